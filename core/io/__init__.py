@@ -1,0 +1,49 @@
+"""Sequence I/O: frame patterns and ranges, images and sequences via OpenImageIO.
+
+``patterns`` and ``ranges`` are plain Python; ``image`` and ``sequence`` import
+numpy and OpenImageIO, so they load on first use of one of their names.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from focuspull.io.patterns import SequencePattern
+from focuspull.io.ranges import format_frames, parse_frames
+
+if TYPE_CHECKING:
+    from focuspull.io.image import ImageFrame, read_image, write_image
+    from focuspull.io.sequence import check_frames, read_sequence
+
+__all__ = [
+    "SequencePattern",
+    "parse_frames",
+    "format_frames",
+    "ImageFrame",
+    "read_image",
+    "write_image",
+    "check_frames",
+    "read_sequence",
+]
+
+_LAZY = {
+    "ImageFrame": "focuspull.io.image",
+    "read_image": "focuspull.io.image",
+    "write_image": "focuspull.io.image",
+    "check_frames": "focuspull.io.sequence",
+    "read_sequence": "focuspull.io.sequence",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
