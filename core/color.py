@@ -36,6 +36,19 @@ def _ocio() -> Any:
     return ocio
 
 
+def _open_config(source: str, origin: str) -> Any:
+    ocio = _ocio()
+    if not source.startswith("ocio://") and not os.path.isfile(source):
+        raise ColorError(f"cannot load OCIO {origin} {source}: file does not exist")
+    try:
+        config = ocio.Config.CreateFromFile(source)
+        config.validate()
+    except Exception as err:
+        raise ColorError(f"cannot load OCIO {origin} {source}: {err}") from err
+    log.debug("OCIO config %s (%s)", source, config.getName())
+    return config
+
+
 @dataclass(frozen=True)
 class ColorConfig:
     """A loaded OCIO config. Build it with :meth:`load`."""
@@ -49,6 +62,11 @@ class ColorConfig:
         compare=False, repr=False, default_factory=threading.Lock, init=False
     )
 
+    def __post_init__(self) -> None:
+        # ColorConfig("/path/config.ocio") works too; load() is the usual way in.
+        if self._config is None:
+            object.__setattr__(self, "_config", _open_config(self.source, "config"))
+
     @classmethod
     def load(cls, path: str | None = None) -> ColorConfig:
         """Load ``path``, else ``$OCIO``, else :data:`DEFAULT_CONFIG`.
@@ -56,22 +74,13 @@ class ColorConfig:
         ``path`` may be a config file or an ``ocio://`` URI. Raises
         :class:`ColorError` naming the config when it cannot be loaded.
         """
-        ocio = _ocio()
         if path:
             source, origin = os.fspath(path), "config"
         elif os.environ.get("OCIO"):
             source, origin = os.environ["OCIO"], "config from $OCIO"
         else:
             source, origin = DEFAULT_CONFIG, "built-in config"
-        if not source.startswith("ocio://") and not os.path.isfile(source):
-            raise ColorError(f"cannot load OCIO {origin} {source}: file does not exist")
-        try:
-            config = ocio.Config.CreateFromFile(source)
-            config.validate()
-        except Exception as err:
-            raise ColorError(f"cannot load OCIO {origin} {source}: {err}") from err
-        log.debug("OCIO config %s (%s)", source, config.getName())
-        return cls(source=source, _config=config)
+        return cls(source=source, _config=_open_config(source, origin))
 
     @property
     def config(self) -> Any:
@@ -101,7 +110,8 @@ class ColorConfig:
         """Lower-cased spelling (name, alias or role) -> (spelling, colour space name)."""
         ocio = _ocio()
         spellings: dict[str, tuple[str, str]] = {}
-        for space in self._config.getColorSpaces(ocio.SEARCH_REFERENCE_SPACE_ALL, ocio.COLORSPACE_ALL):
+        spaces = self._config.getColorSpaces(ocio.SEARCH_REFERENCE_SPACE_ALL, ocio.COLORSPACE_ALL)
+        for space in spaces:
             name = str(space.getName())
             for spelling in (name, *map(str, space.getAliases())):
                 spellings.setdefault(spelling.lower(), (spelling, name))
@@ -152,7 +162,9 @@ class ColorConfig:
                 ocio.BIT_DEPTH_F32, ocio.BIT_DEPTH_F32, ocio.OptimizationFlags.OPTIMIZATION_LOSSLESS
             )
         except Exception as err:
-            raise ColorError(f"cannot build OCIO transform {' -> '.join(key)} in {self.source}: {err}") from err
+            raise ColorError(
+                f"cannot build OCIO transform {' -> '.join(key[1:])} in {self.source}: {err}"
+            ) from err
         with self._lock:
             self._cache.setdefault(key, cpu)
         return cpu
@@ -215,7 +227,8 @@ class ColorConfig:
         display = display or str(self._config.getDefaultDisplay())
         if display not in self.displays():
             raise ColorError(
-                f"unknown display {display!r} in {self.source}; displays: {', '.join(self.displays())}"
+                f"unknown display {display!r} in {self.source}; "
+                f"displays: {', '.join(self.displays())}"
             )
         view = view or str(self._config.getDefaultView(display))
         if view not in self.views(display):

@@ -127,17 +127,24 @@ def write_plate(shot: DemoShot, folder: Path) -> str:
 
 
 def demo_job(shot: DemoShot, plate: str, output: str) -> "object":
-    """A focus pull from the near post to the far wall with a strength ramp."""
+    """A focus pull that lands on the post, the card, then the wall, with a strength ramp.
+
+    Keys hold on each subject for a few frames and ease between them, as a
+    focus puller would; the pull is keyed in distance like a lens ring.
+    """
     from focuspull.job import Job
 
     first, last = shot.frames[0], shot.frames[-1]
+    n = last - first
+    near, card, far = shot.near_distance, shot.card_distance, shot.far_distance
     return Job.from_dict(
         {
             "schema": "focuspull.job/1",
             "input": {"pattern": plate, "frames": f"{first}-{last}"},
             "depth": {"source": "channel", "channel": "Z", "kind": "depth"},
-            "focus": {"keys": [[first, shot.near_distance, "smooth"], [first + 8, shot.near_distance, "smooth"],
-                               [last - 8, shot.far_distance, "linear"]]},
+            "focus": {"keys": [[first, near, "smooth"], [first + round(n * 0.2), near, "smooth"],
+                               [first + round(n * 0.45), card, "smooth"], [first + round(n * 0.6), card, "smooth"],
+                               [first + round(n * 0.85), far, "smooth"]]},
             "strength": {"keys": [[first, 24.0, "linear"], [last, 40.0, "linear"]]},
             "output": {"pattern": output, "pixel_type": "half"},
         }

@@ -12,6 +12,16 @@ class FocusPullError(Exception):
 
     code = "focuspull_error"
 
+    def one_line(self) -> str:
+        """The message as one line: libraries (OIIO, OCIO) report over several,
+        repeating themselves; a host status line and stderr need one."""
+        lines: list[str] = []
+        for line in str(self).splitlines():
+            line = line.strip()
+            if line and line not in lines:
+                lines.append(line)
+        return "; ".join(lines)
+
 
 class JobError(FocusPullError):
     """A job, option or command-line value is invalid; the message names the field."""

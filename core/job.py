@@ -36,46 +36,215 @@ class InputSpec:
     )
 
 
+#: Depth conventions (``depth.kind``). Metric kinds give d = 1/z in 1/scene
+#: units, so focus can be a distance and a physical lens can set K.
+DEPTH_KINDS = ("depth", "inverse_depth", "disparity", "normalized_disparity")
+METRIC_DEPTH_KINDS = ("depth", "inverse_depth")
+#: Other names a compositor may know a convention by (Nuke ZDefocus "far = 0").
+DEPTH_KIND_ALIASES = {"distance": "depth", "far_zero": "inverse_depth"}
+
+
 @dataclass(frozen=True)
 class DepthSpec:
     """Where depth comes from and what its values mean."""
 
-    source: Literal["channel", "sequence"] = field(
-        default="channel", metadata={"doc": "A channel of the plate, or a separate frame sequence."}
+    source: Literal["channel", "sequence", "estimate"] = field(
+        default="channel",
+        metadata={"doc": "channel: a channel of the plate; sequence: a separate frame sequence; "
+                  "estimate: monocular depth (Depth Anything V2) estimated from the plate."},
     )
     channel: str | None = field(
         default=None,
         metadata={"doc": "Channel name (e.g. Z, depth.Z). Default: Z or depth.Z in the plate; the first channel of a sequence."},
     )
-    pattern: str | None = field(default=None, metadata={"doc": "Depth frame pattern when source is 'sequence'."})
-    kind: Literal["depth", "disparity"] = field(
-        default="depth",
-        metadata={"doc": "depth: distance z, d = 1/z (0 and inf are infinitely far). disparity: larger = nearer, d as is."},
+    pattern: str | None = field(
+        default=None,
+        metadata={"doc": "source 'sequence': the depth frame pattern. source 'estimate': where the estimated depth is "
+                  "written (default: next to the output, <output name>_depth.####.exr)."},
+    )
+    kind: Literal["depth", "inverse_depth", "disparity", "normalized_disparity", "distance", "far_zero"] | None = field(
+        default=None,
+        metadata={"doc": "depth: camera distance z (d = 1/z; 0, inf and NaN are infinitely far). "
+                  "inverse_depth: 1/z as Nuke's ScanlineRender writes it (ZDefocus 'far = 0'; alias far_zero; 0 and NaN "
+                  "are infinitely far). disparity: larger = nearer, any scale, used as is. normalized_disparity: "
+                  "disparity in 0..1 (0 = farthest, 1 = nearest), e.g. an 8-bit map from an estimator. "
+                  "Default: depth; normalized_disparity for source 'estimate'."},
+    )
+    model: str | None = field(
+        default=None,
+        metadata={"doc": "source 'estimate': a Depth Anything V2 folder (transformers format) or a model name from "
+                  "'focuspull models' (default depth-anything-v2-small). Never downloaded at render time."},
+    )
+    stabilize: float = field(
+        default=0.5,
+        metadata={"doc": "source 'estimate': temporal stabilisation, the weight of the motion-compensated previous "
+                  "frame (0 = off; 0.5 halves frame-to-frame noise).", "minimum": 0.0, "maximum": 0.95},
+    )
+    percentiles: tuple[float, float] = field(
+        default=(1.0, 99.0),
+        metadata={"doc": "source 'estimate': the shot's disparity percentiles that become 0 (far) and 1 (near); "
+                  "one mapping for the whole shot, never per frame."},
     )
 
     def __post_init__(self) -> None:
+        kind = DEPTH_KIND_ALIASES.get(self.kind, self.kind) if self.kind is not None else None
+        if self.source == "estimate":
+            if kind not in (None, "normalized_disparity"):
+                raise JobError(
+                    f"depth.kind: {self.kind!r} does not apply to estimated depth, which is normalized_disparity"
+                )
+            kind = "normalized_disparity"
+            if self.channel:
+                raise JobError("depth.channel: not used when depth.source is 'estimate'")
+        else:
+            kind = kind or "depth"
+            for name in ("model",):
+                if getattr(self, name) is not None:
+                    raise JobError(f"depth.{name}: only used when depth.source is 'estimate'")
+        object.__setattr__(self, "kind", kind)
         if self.source == "sequence" and not self.pattern:
             raise JobError("depth.pattern: required when depth.source is 'sequence'")
         if self.source == "channel" and self.pattern:
-            raise JobError("depth.pattern: only used when depth.source is 'sequence'")
+            raise JobError("depth.pattern: only used when depth.source is 'sequence' or 'estimate'")
+        low, high = self.percentiles
+        if not 0.0 <= low < high <= 100.0:
+            raise JobError(f"depth.percentiles: {list(self.percentiles)} must be two numbers 0 <= low < high <= 100")
+
+    @property
+    def is_metric(self) -> bool:
+        """True when d = 1/z in 1/scene units (focus as a distance, physical lens)."""
+        return self.kind in METRIC_DEPTH_KINDS
 
 
 @dataclass(frozen=True)
 class FocusSpec:
     """Where the sharp plane is, per frame."""
 
-    value: Curve = field(metadata={"doc": "Focus distance (depth kind 'depth') or disparity (kind 'disparity')."})
-    mode: Literal["auto", "distance", "disparity"] = field(
-        default="auto", metadata={"doc": "auto: a distance for metric depth, a disparity for a disparity map."}
+    value: Curve | None = field(
+        default=None,
+        metadata={"doc": "Modes auto, distance, disparity: the focus distance (metric depth, scene units) or disparity."},
     )
+    mode: Literal["auto", "distance", "disparity", "point", "matte"] = field(
+        default="auto",
+        metadata={"doc": "auto: a distance for metric depth, a disparity otherwise. point: the disparity under a "
+                  "screen point (x, y). matte: the mean or median disparity inside a subject matte."},
+    )
+    x: Curve | None = field(
+        default=None,
+        metadata={"doc": "Mode point: x in pixels of the display window (format), from its left edge; keyframeable."},
+    )
+    y: Curve | None = field(
+        default=None,
+        metadata={"doc": "Mode point: y in pixels of the display window, from the edge named by 'origin'; keyframeable."},
+    )
+    origin: Literal["top_left", "bottom_left"] = field(
+        default="top_left",
+        metadata={"doc": "Mode point: top_left = y down from the top (image/EXR pixels, the UI); "
+                  "bottom_left = y up from the bottom (Nuke's XY knobs, Fusion)."},
+    )
+    window_px: int = field(
+        default=7,
+        metadata={"doc": "Mode point: half-size of the square sampled around the point; an edge-aware median "
+                  "(pixels that look like the clicked one count most) of its disparity is the focus.",
+                  "minimum": 0, "maximum": 256},
+    )
+    track: bool = field(
+        default=False,
+        metadata={"doc": "Mode point: follow the subject by optical flow from each key of x/y, so one key is enough."},
+    )
+    matte: str | None = field(default=None, metadata={"doc": "Mode matte: frame pattern of the subject matte."})
+    matte_channel: str | None = field(
+        default=None, metadata={"doc": "Mode matte: matte channel. Default: A when present, else the first channel."}
+    )
+    statistic: Literal["median", "mean"] = field(
+        default="median",
+        metadata={"doc": "Mode matte: median (robust to matte spill) or mean (as Any-to-Bokeh) of the disparity "
+                  "where the matte is >= 0.5."},
+    )
+    smooth_frames: float = field(
+        default=0.0,
+        metadata={"doc": "Temporal smoothing of the focus: Gaussian sigma in frames (0 = off).", "minimum": 0.0},
+    )
+
+    def __post_init__(self) -> None:
+        mode = self.mode
+        if mode in ("auto", "distance", "disparity"):
+            if self.value is None:
+                raise JobError(f"focus.value: required in focus mode {mode!r}")
+        elif self.value is not None:
+            raise JobError(f"focus.value: not used in focus mode {mode!r} (the focus is picked from the depth)")
+        if mode == "point":
+            missing = [name for name in ("x", "y") if getattr(self, name) is None]
+            if missing:
+                raise JobError(f"focus.{missing[0]}: required in focus mode 'point'")
+        else:
+            for name in ("x", "y"):
+                if getattr(self, name) is not None:
+                    raise JobError(f"focus.{name}: only used in focus mode 'point'")
+            if self.track:
+                raise JobError("focus.track: only used in focus mode 'point'")
+        if mode == "matte":
+            if not self.matte:
+                raise JobError("focus.matte: required in focus mode 'matte'")
+        elif self.matte or self.matte_channel:
+            raise JobError("focus.matte: only used in focus mode 'matte'")
 
 
 @dataclass(frozen=True)
 class StrengthSpec:
     """How strong the defocus is, per frame."""
 
-    value: Curve = field(metadata={"doc": "K of the law r_px = K * |d - d_f|, in pixels of the plate."})
-    mode: Literal["k"] = "k"
+    value: Curve | None = field(
+        default=None,
+        metadata={"doc": "Mode k: K of the law r_px = K * |d - d_f| in pixels of the plate. "
+                  "Mode max_blur: the largest CoC radius in each frame, in pixels."},
+    )
+    mode: Literal["k", "lens", "max_blur"] = field(
+        default="k",
+        metadata={"doc": "k: K given. lens: K from a physical lens and the focus distance (metric depth only). "
+                  "max_blur: K per frame so that the largest CoC radius in the frame equals value."},
+    )
+    reference_width_px: float | None = field(
+        default=None,
+        metadata={"doc": "Modes k, max_blur: value is in pixels of an image this wide; it is scaled to the "
+                  "plate's width (e.g. 1024 for K from Any-to-Bokeh). Default: the plate's own pixels.",
+                  "exclusive_minimum": 0.0},
+    )
+    focal_length_mm: Curve | None = field(
+        default=None, metadata={"doc": "Mode lens: focal length f in millimetres; keyframeable (zoom)."}
+    )
+    f_stop: Curve | None = field(default=None, metadata={"doc": "Mode lens: f-number N; keyframeable."})
+    filmback_width_mm: float | None = field(
+        default=None,
+        metadata={"doc": "Mode lens: width of the filmback (sensor) that the display window spans, in millimetres "
+                  "(e.g. 36 for full frame, 24.89 for Super 35).", "exclusive_minimum": 0.0},
+    )
+    scene_unit_mm: float = field(
+        default=1000.0,
+        metadata={"doc": "Mode lens: millimetres per scene unit of the depth pass and focus distance "
+                  "(1000 = metres, 10 = centimetres, 25.4 = inches).", "exclusive_minimum": 0.0},
+    )
+
+    def __post_init__(self) -> None:
+        if self.mode in ("k", "max_blur"):
+            if self.value is None:
+                raise JobError(f"strength.value: required in strength mode {self.mode!r}")
+            for name in ("focal_length_mm", "f_stop", "filmback_width_mm"):
+                if getattr(self, name) is not None:
+                    raise JobError(f"strength.{name}: only used in strength mode 'lens'")
+        else:
+            if self.value is not None:
+                raise JobError("strength.value: not used in strength mode 'lens' (K comes from the lens)")
+            if self.reference_width_px is not None:
+                raise JobError("strength.reference_width_px: not used in strength mode 'lens'")
+            for name in ("focal_length_mm", "f_stop", "filmback_width_mm"):
+                if getattr(self, name) is None:
+                    raise JobError(f"strength.{name}: required in strength mode 'lens'")
+            for name in ("focal_length_mm", "f_stop"):
+                curve: Curve = getattr(self, name)
+                for key in curve.keys:
+                    if not key.value > 0:
+                        raise JobError(f"strength.{name}: {key.value:g} at frame {key.frame:g} must be > 0")
 
 
 @dataclass(frozen=True)
@@ -129,7 +298,7 @@ class Job:
         """The focus mode with 'auto' resolved from the depth kind."""
         if self.focus.mode != "auto":
             return self.focus.mode
-        return "distance" if self.depth.kind == "depth" else "disparity"
+        return "distance" if self.depth.is_metric else "disparity"
 
     # -- JSON ---------------------------------------------------------------
     @classmethod

@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING, Any
 
 from focuspull import __version__
 from focuspull.curves import Curve
-from focuspull.depth import to_disparity
+from focuspull.depth import check_depth_size, to_disparity
+from focuspull.depth import resample as resample_depth
 from focuspull.errors import CancelledError, ImageDataError, JobError, OutputError, SequenceError
-from focuspull.focus import focus_disparity, strength_px
 from focuspull.job import Job
 from focuspull.progress import NullProgress, Progress
 
@@ -80,6 +80,11 @@ def prepare(job: Job, frames: Sequence[int] | None = None) -> Shot:
     plate = SequencePattern.parse(job.input.pattern)
     output = SequencePattern.parse(job.output.pattern)
     depth = SequencePattern.parse(job.depth.pattern) if job.depth.source == "sequence" and job.depth.pattern else None
+    estimated = None
+    if job.depth.source == "estimate":
+        from focuspull.estimate.shot import default_depth_pattern
+
+        estimated = SequencePattern.parse(job.depth.pattern or default_depth_pattern(job.output.pattern))
 
     if frames is None:
         if job.input.frames:
@@ -92,13 +97,18 @@ def prepare(job: Job, frames: Sequence[int] | None = None) -> Shot:
             frames = (1,)
     frames = tuple(frames)
 
-    if output.same_files_as(plate):
+    if output.same_files_as(plate, frames=frames):
         raise OutputError(f"output.pattern: {job.output.pattern} names the input plate's files; refusing to overwrite the input")
-    if depth is not None and output.same_files_as(depth):
+    if depth is not None and output.same_files_as(depth, frames=frames):
         raise OutputError(f"output.pattern: {job.output.pattern} names the depth sequence's files; refusing to overwrite it")
+    if estimated is not None:
+        _check_estimated_pattern(estimated, plate, output, frames)
     check_frames(plate, frames, "input")
     if depth is not None:
         check_frames(depth, frames, "depth")
+    _check_headers(plate, None, frames)
+    if depth is not None:
+        _check_depth_headers(plate, depth, frames)
     _check_output_folder(output.path(frames[0]))
 
     color = ColorConfig.load(job.ocio_config)
@@ -118,7 +128,9 @@ def prepare(job: Job, frames: Sequence[int] | None = None) -> Shot:
             if isinstance(value, Curve):
                 extra[f.name] = tuple(value.evaluate(frames))
 
-    return Shot(
+    if estimated is not None:
+        depth = _estimate_depth(job, plate, estimated, frames, color, input_colorspace)
+    shot = Shot(
         job=job,
         input=plate,
         output=output,
@@ -127,11 +139,31 @@ def prepare(job: Job, frames: Sequence[int] | None = None) -> Shot:
         color=color,
         input_colorspace=input_colorspace,
         output_colorspace=output_colorspace,
-        focus_disparity=tuple(focus_disparity(job, frames)),
-        strength_px=tuple(strength_px(job, frames)),
+        focus_disparity=(),
+        strength_px=(),
         extra=extra,
         engine_options=engine_options,
     )
+    return _with_focus_and_strength(shot)
+
+
+def _check_headers(plate: "SequencePattern", depth: "SequencePattern | None", frames: Sequence[int]) -> None:
+    """Open every header before the first write: unreadable files and size
+    mismatches fail the job while nothing has been written yet."""
+    from focuspull.io.header import read_header
+
+    first_size = None
+    for frame in frames:
+        size = read_header(plate.path(frame))["size"]
+        first_size = first_size or size
+        if size != first_size:
+            raise ImageDataError(f"{plate.path(frame)}: frame {frame}: {size} differs from the shot's {first_size}")
+        if depth is not None:
+            depth_size = read_header(depth.path(frame))["size"]
+            if depth_size != size:
+                raise ImageDataError(
+                    f"{depth.path(frame)}: frame {frame}: depth is {depth_size} but the plate is {size}"
+                )
 
 
 def _check_output_folder(first_path: str) -> None:
@@ -174,13 +206,10 @@ def load_frame(shot: Shot, frame_no: int, image: "ImageFrame", depth_image: "Ima
     else:
         source = depth_image
         channel = job.depth.channel or depth_image.channels[0]
-        if depth_image.size != image.size:
-            raise ImageDataError(
-                f"{depth_image.path}: frame {frame_no}: depth is {depth_image.size[0]}x{depth_image.size[1]} "
-                f"but the plate is {image.size[0]}x{image.size[1]}"
-            )
     values = source.channel(channel)
     disparity = to_disparity(values, job.depth.kind, source=f"{source.path} (channel {channel})", frame=frame_no)
+    if source is not image and check_depth_size(source.size, image.size, path=source.path, frame=frame_no):
+        disparity = resample_depth(disparity, image.size)  # prepare() warned once for the shot
     return FrameData(frame_no, image, rgba, disparity)
 
 
@@ -261,32 +290,59 @@ def render_shot(
     *,
     cancel: threading.Event | None = None,
     engine: "Engine | None" = None,
+    frames: Sequence[int] | None = None,
+    resume: bool = False,
 ) -> RenderReport:
-    """Render every frame of the shot and write it; one frame event per frame."""
+    """Render and write ``frames`` (default: the whole shot); one event per frame.
+
+    ``frames`` is a chunk of the shot: the engine still sees the context frames
+    it asks for around the chunk, so a shot rendered in chunks equals the shot
+    rendered at once. ``resume`` skips frames whose output was already written
+    by the same job.
+    """
     import torch
 
     progress = progress or NullProgress()
-    engine = engine or make_engine(shot)
+    targets = list(shot.frames if frames is None else frames)
+    unknown = sorted(set(targets) - set(shot.frames))
+    if unknown:
+        raise JobError(f"frames {unknown[:5]} are not in the shot's frame list")
+    if resume:
+        done_before = [f for f in targets if _already_written(shot, f)]
+        if done_before:
+            log.info("resume: %d frame(s) already written, skipping them", len(done_before))
+        targets = [f for f in targets if f not in set(done_before)]
+    total = len(targets)
     started = time.monotonic()
+    progress.start(total, targets[0] if targets else None, targets[-1] if targets else None)
+    if not targets:
+        progress.done(frames=0, output=shot.output.canonical(), seconds=0.0)
+        return RenderReport((), shot.output.canonical(), 0.0)
+
+    engine = engine or make_engine(shot)
     if engine.needs_shot_statistics:
         engine.begin_shot(shot_statistics(shot))
-
-    total = len(shot.frames)
-    progress.start(total, shot.frames[0], shot.frames[-1])
+    wanted = set(targets)
+    first, last = shot.index(targets[0]), shot.index(targets[-1])
+    span = shot.frames[max(0, first - engine.context_frames) : last + engine.context_frames + 1]
+    if engine.context_frames == 0:
+        span = tuple(targets)
     pending: deque[FrameData] = deque()
 
     def batches() -> Iterator["EngineInput"]:
-        for data in read_frames(shot):
+        for data in read_frames(shot, span):
             if cancel is not None and cancel.is_set():
                 raise CancelledError(f"cancelled before frame {data.frame}")
             pending.append(data)
             yield engine_input(shot, [data], engine.device)
 
-    written = []
+    written: list[int] = []
     with torch.inference_mode():
         for out in engine.render_stream(batches()):
             for t in range(out.rgba.shape[0]):
                 data = pending.popleft()
+                if data.frame not in wanted:
+                    continue  # context for the engine only
                 rgba = out.rgba[t].permute(1, 2, 0).float().cpu().numpy()
                 aux = {name: ch[t, 0].float().cpu().numpy() for name, ch in out.aux.items()}
                 write_frame(shot, data, rgba, aux, engine)
@@ -295,6 +351,35 @@ def render_shot(
     seconds = time.monotonic() - started
     progress.done(frames=len(written), output=shot.output.canonical(), seconds=round(seconds, 3))
     return RenderReport(tuple(written), shot.output.canonical(), seconds)
+
+
+def job_fingerprint(job: Job) -> str:
+    """What makes a frame's pixels: the job without its frame list and device.
+
+    Written into every output header so ``resume`` re-renders frames made by
+    another version of the job (a changed focus key, say) instead of keeping them.
+    """
+    import hashlib
+    import json
+
+    data = job.to_dict()
+    data["input"].pop("frames", None)
+    data["engine"].pop("device", None)
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _already_written(shot: Shot, frame: int) -> bool:
+    from focuspull.errors import ImageReadError
+    from focuspull.io.header import read_header
+
+    path = shot.output.path(frame)
+    if not os.path.exists(path):
+        return False
+    try:
+        metadata = read_header(path)["metadata"]
+    except ImageReadError:
+        return False
+    return metadata.get("focuspull/job") == job_fingerprint(shot.job)
 
 
 def write_frame(
@@ -326,6 +411,8 @@ def write_frame(
         "focuspull/focus_disparity": float(shot.focus_disparity[index]),
         "focuspull/strength_px": float(shot.strength_px[index]),
         "focuspull/input": shot.input.path(data.frame),
+        "focuspull/job": job_fingerprint(job),
+        "oiio:ColorSpace": shot.output_colorspace,
         **engine.header_attributes(),
     }
     write_image(
@@ -349,16 +436,86 @@ def render_job(
     progress: Progress | None = None,
     *,
     frames: Sequence[int] | None = None,
+    chunk: tuple[int, int] | None = None,
+    resume: bool = False,
     cancel: threading.Event | None = None,
 ) -> RenderReport:
-    """Prepare and render a job; errors become an ``error`` event and are re-raised."""
+    """Prepare and render a job; errors become an ``error`` event and are re-raised.
+
+    ``frames`` replaces the job's frame list (the shot); ``chunk`` (first, last)
+    renders only the shot's frames in that inclusive range.
+    """
     progress = progress or NullProgress()
     try:
         shot = prepare(job, frames)
-        return render_shot(shot, progress, cancel=cancel)
+        targets = None
+        if chunk is not None:
+            targets = [f for f in shot.frames if chunk[0] <= f <= chunk[1]]
+            if not targets:
+                raise JobError(f"chunk {chunk[0]}-{chunk[1]}: no frame of the shot is in it")
+        return render_shot(shot, progress, cancel=cancel, frames=targets, resume=resume)
     except Exception as err:
         from focuspull.errors import FocusPullError
 
         code = err.code if isinstance(err, FocusPullError) else "internal_error"
-        progress.error(code, str(err) if isinstance(err, FocusPullError) else f"{type(err).__name__}: {err}")
+        progress.error(code, err.one_line() if isinstance(err, FocusPullError) else f"{type(err).__name__}: {err}")
         raise
+
+
+# -- depth sources, focus and strength (depth/focus issue) ----------------------------
+def _check_estimated_pattern(
+    estimated: "SequencePattern", plate: "SequencePattern", output: "SequencePattern", frames: Sequence[int]
+) -> None:
+    if estimated.same_files_as(plate, frames=frames):
+        raise OutputError(f"depth.pattern: {estimated.text} names the input plate's files; refusing to overwrite the input")
+    if estimated.same_files_as(output, frames=frames):
+        raise OutputError(f"depth.pattern: {estimated.text} names the output's files; the estimated depth needs its own")
+
+
+def _check_depth_headers(plate: "SequencePattern", depth: "SequencePattern", frames: Sequence[int]) -> None:
+    """Depth of another resolution (same aspect) is resampled, with one warning;
+    another aspect fails here, before anything is written."""
+    from focuspull.io.header import read_header
+
+    resampled = None
+    for frame in frames:
+        plate_size = _size(read_header(plate.path(frame))["size"])
+        depth_size = _size(read_header(depth.path(frame))["size"])
+        if check_depth_size(depth_size, plate_size, path=depth.path(frame), frame=frame) and resampled is None:
+            resampled = (frame, depth_size, plate_size)
+    if resampled is not None:
+        frame, (dw, dh), (pw, ph) = resampled
+        log.warning(
+            "depth %s is %dx%d but the plate is %dx%d (from frame %d): resampling the depth to the plate "
+            "(bilinear, in disparity)", depth.text, dw, dh, pw, ph, frame,
+        )
+
+
+def _size(text: str) -> tuple[int, int]:
+    width, _, height = text.partition("x")
+    return int(width), int(height)
+
+
+def _estimate_depth(
+    job: Job, plate: "SequencePattern", target: "SequencePattern", frames: Sequence[int], color: "ColorConfig",
+    input_colorspace: str,
+) -> "SequencePattern":
+    from focuspull.estimate.shot import estimate_shot_depth
+
+    spec = job.depth
+    return estimate_shot_depth(
+        plate=plate, frames=frames, color=color, input_colorspace=input_colorspace, target=target,
+        model=spec.model, stabilize_weight=spec.stabilize, percentiles=spec.percentiles, device=job.engine.device,
+    )
+
+
+def _with_focus_and_strength(shot: Shot) -> Shot:
+    """d_f and K per frame; modes that pick from the depth read the shot once."""
+    from focuspull.focus import resolve_per_frame
+    from focuspull.io.header import read_header
+
+    window = read_header(shot.input.path(shot.frames[0]))["display_window"]
+    per_frame = resolve_per_frame(
+        shot.job, shot.frames, width_px=float(window[2] - window[0] + 1), read=lambda frames: read_frames(shot, frames)
+    )
+    return dataclasses.replace(shot, focus_disparity=per_frame.focus_disparity, strength_px=per_frame.strength_px)

@@ -265,3 +265,28 @@ def test_overwrite_replaces_atomically(tmp_path: Path) -> None:
     assert target.stat().st_ino != inode_before  # a new file was renamed in, not rewritten in place
     assert read_image(str(target)).pixels.min() == 2.0
     assert _leftovers(tmp_path) == []
+
+
+def test_8bit_template_written_as_float_exr(tmp_path: Path, write_exr) -> None:
+    pixels = np.full((2, 4, 3), 128 / 255, np.float32)
+    template = read_image(str(write_exr(tmp_path / "in.png", pixels, ("R", "G", "B"), formats="uint8"))).spec
+    out = tmp_path / "out.exr"
+    hdr = pixels * 10.0  # scene-linear now, above 1
+    write_image(str(out), hdr, ("R", "G", "B"), template=template)
+    assert str(_header(out).format) == "float"
+    np.testing.assert_array_equal(read_image(str(out)).pixels, hdr)
+
+
+def test_tiled_template_stays_tiled(tmp_path: Path) -> None:
+    spec = oiio.ImageSpec(40, 30, 3, "half")
+    spec.tile_width = spec.tile_height = 16
+    src = tmp_path / "tiled.exr"
+    out_file = oiio.ImageOutput.create(str(src))
+    assert out_file.open(str(src), spec)
+    assert out_file.write_image(np.ones((30, 40, 3), np.float32))
+    out_file.close()
+    frame = read_image(str(src))
+    write_image(str(tmp_path / "out.exr"), frame.pixels * 3, frame.channels, template=frame.spec)
+    back = read_image(str(tmp_path / "out.exr"))
+    assert (back.spec.tile_width, back.spec.tile_height) == (16, 16)
+    np.testing.assert_array_equal(back.pixels, 3.0)

@@ -1,0 +1,47 @@
+"""focuspull.ui: the PySide6 focus-pull workspace.
+
+Look at the plate through an OCIO display/view, click the subject to key the
+focus, edit the focus and strength curves on a timeline, watch a preview
+rendered by the physical engine on a worker thread, render the range and save
+the ``focuspull.job/1`` that host nodes also write.
+
+Entry points: ``focuspull ui [PATTERN]`` (:func:`focuspull.ui.app.main`), the
+embeddable :class:`FocusPullWidget` and :func:`register_nuke_panel` for Nuke.
+Importing this package needs PySide6 (``pip install focuspull[ui]``).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from focuspull.ui import _qt  # noqa: F401  (fails early, naming the extra, without PySide6)
+
+if TYPE_CHECKING:
+    from focuspull.ui.app import main, save_screenshot
+    from focuspull.ui.nuke_panel import register_nuke_panel
+    from focuspull.ui.widget import FocusPullWidget
+    from focuspull.ui.window import FocusPullWindow
+
+__all__ = ["FocusPullWidget", "FocusPullWindow", "main", "save_screenshot", "register_nuke_panel"]
+
+_LAZY = {
+    "FocusPullWidget": "focuspull.ui.widget",
+    "FocusPullWindow": "focuspull.ui.window",
+    "main": "focuspull.ui.app",
+    "save_screenshot": "focuspull.ui.app",
+    "register_nuke_panel": "focuspull.ui.nuke_panel",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

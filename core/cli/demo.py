@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     job = job.replace(engine=job.engine.__class__(device=args.device))
     job.save(outdir / "job.json")
 
-    log.warning("rendering the focus pull (near post -> far wall)")
+    log.warning("rendering the focus pull (post -> card -> wall)")
     prepared = prepare(job)
     report = render_shot(prepared, make_progress(args.progress))
 

@@ -1,7 +1,8 @@
 """Sequence I/O: frame patterns and ranges, images and sequences via OpenImageIO.
 
-``patterns`` and ``ranges`` are plain Python; ``image`` and ``sequence`` import
-numpy and OpenImageIO, so they load on first use of one of their names.
+``patterns`` and ``ranges`` are plain Python; ``image``, ``sequence`` and
+``header`` import numpy and/or OpenImageIO, so they load on first use of one of
+their names.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from focuspull.io.patterns import SequencePattern
 from focuspull.io.ranges import format_frames, parse_frames
 
 if TYPE_CHECKING:
+    from focuspull.io.header import read_header
     from focuspull.io.image import ImageFrame, read_image, write_image
     from focuspull.io.sequence import check_frames, read_sequence
 
@@ -25,6 +27,7 @@ __all__ = [
     "write_image",
     "check_frames",
     "read_sequence",
+    "read_header",
 ]
 
 _LAZY = {
@@ -33,6 +36,7 @@ _LAZY = {
     "write_image": "focuspull.io.image",
     "check_frames": "focuspull.io.sequence",
     "read_sequence": "focuspull.io.sequence",
+    "read_header": "focuspull.io.header",
 }
 
 

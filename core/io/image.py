@@ -169,10 +169,15 @@ def _channel_types(
         template_names
     )
     default = str(template.format)
+    # An 8/16-bit plate (JPEG, PNG) written as EXR becomes float: the pixels are
+    # scene-linear now and may exceed 0..1.
+    is_exr = os.path.splitext(path)[1].lower() in (".exr", ".sxr", ".mxr")
     out = []
     for name in channels:
         fmt = template_formats[template_names.index(name)] if name in template_names else default
-        out.append(fmt if fmt in PIXEL_FORMATS else "float")
+        if fmt not in PIXEL_FORMATS or (is_exr and fmt not in ("half", "float")):
+            fmt = "float"
+        out.append(fmt)
     return out
 
 
@@ -234,7 +239,7 @@ def _build_spec(
         # template must not override the level asked for here.
         spec.erase_attribute("openexr:dwaCompressionLevel")
         spec.attribute("compression", compression)
-    elif template is None:
+    elif template is None and os.path.splitext(path)[1].lower() == ".exr":
         spec.attribute("compression", "zip")
     for key, value in (attributes or {}).items():
         _set_value(spec, str(key), value)
@@ -250,7 +255,8 @@ def _temp_path(path: str) -> str:
 
 
 def _fsync_path(path: str, directory: bool = False) -> None:
-    flags = os.O_RDONLY | (getattr(os, "O_DIRECTORY", 0) if directory else 0)
+    # Windows can only flush a file opened for writing.
+    flags = (os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)) if directory else os.O_RDWR
     try:
         fd = os.open(path, flags)
     except OSError:

@@ -151,7 +151,9 @@ class SequencePattern:
         except NotADirectoryError:
             return ()
         except OSError as err:
-            raise SequenceError(f"cannot list folder {self.folder!r} of {self.text!r}: {err}") from err
+            raise SequenceError(
+                f"cannot list folder {self.folder!r} of {self.text!r}: {err}"
+            ) from err
         frames = {f for f in (self.frame_of(n) for n in names) if f is not None}
         return tuple(sorted(frames))
 

@@ -56,7 +56,9 @@ def parse_frames(text: str) -> tuple[int, ...]:
                 f"'{last}-{first}'"
             )
         if step < 1:
-            raise SequenceError(f"frame range {token!r} in {text!r} has step 0; expected x1 or more")
+            raise SequenceError(
+                f"frame range {token!r} in {text!r} has step 0; expected x1 or more"
+            )
         if (last - first) // step + 1 + len(frames) > _MAX_FRAMES:
             raise SequenceError(
                 f"frame range {token!r} in {text!r} has more than {_MAX_FRAMES} frames"

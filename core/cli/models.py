@@ -1,0 +1,51 @@
+"""``focuspull models``: which model weights are installed, and where they go.
+
+Lists every model in ``focuspull.models.MODELS`` (the neural engine's
+Any-to-Bokeh weights, depth estimators, ...) with its folder, what is missing
+and its licence. Looks at files only: no torch, nothing downloaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "models",
+        help="list the model weights focuspull can use and whether they are installed",
+        description="List model weights (neural engine, depth estimators): folder, status, licence. Never downloads.",
+    )
+    p.add_argument("--weights", metavar="DIR", help="look for the Any-to-Bokeh weights in DIR (as render --weights)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from focuspull.models import installed_models, models_root
+
+    explicit = {"any-to-bokeh": args.weights} if args.weights else {}
+    statuses = installed_models(explicit)
+    if args.json:
+        payload = {"models_root": str(models_root()), "models": [s.to_json() for s in statuses]}
+        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+        return 0
+    out = [f"models folder: {models_root()}  (set $FOCUSPULL_MODELS to move it)"]
+    for s in statuses:
+        state = "installed" if s.present else ("incomplete" if s.partial else "not installed")
+        out.append("")
+        out.append(f"{s.entry.name}: {state}  - {s.entry.title}, used by {s.entry.used_by}")
+        out.append(f"  folder:  {s.path}  ({s.origin})")
+        for part in s.entry.parts:
+            missing = part.missing_files(s.path)
+            mark = "ok" if not missing else "missing " + ", ".join(missing)
+            out.append(f"    {part.folder + '/':<20} {mark}")
+        out.append(f"  licence: {s.entry.licence}" + ("" if s.entry.commercial_use else "  [non-commercial]"))
+        if not s.present:
+            out.append(f"  get it:  {s.entry.download}")
+        for note in s.entry.notes:
+            out.append(f"  note:    {note}")
+    sys.stdout.write("\n".join(out) + "\n")
+    return 0

@@ -1,0 +1,90 @@
+"""What the model is conditioned on, computed from the pipeline's inputs.
+
+The pipeline speaks plate pixels and raw disparity (``r_px = K * |d - d_f|``);
+Any-to-Bokeh speaks a disparity normalised to 0..1 over the shot and a
+strength k in pixels of its working image per unit of that disparity. With
+``d_n = (d - lo) / (hi - lo)``:
+
+    r_px = K * |d - d_f| = K * (hi - lo) * |d_n - d_fn|        (plate pixels)
+    r_w  = r_px * scale                                        (working pixels)
+
+so ``k = K * (hi - lo) * scale`` where ``scale`` is working width over plate
+width (the plate is resized without squashing, so one number serves both
+axes). For a 16:9 plate fitted to the default 1024-wide box this is the
+model's own convention, ``k = K * (hi - lo) * 1024 / plate_width``.
+"""
+
+from __future__ import annotations
+
+import torch
+
+#: frequencies of the strength embedding: 100 ** (i / 15), i = 0..15
+FOURIER_FREQUENCIES = 16
+FOURIER_TEMPERATURE = 100.0
+#: planes of the multi-plane image that masks the fuser's object tokens
+MPI_PLANES = 4
+
+
+def model_strength(strength_px: torch.Tensor, disparity_span: float, scale: float) -> torch.Tensor:
+    """k of the model from K of the pipeline (see the module docstring)."""
+    return strength_px.float() * float(disparity_span) * float(scale)
+
+
+def strength_fourier(k: torch.Tensor, dtype: torch.dtype = torch.float16) -> torch.Tensor:
+    """Fourier features of k: ``[sin(k f0), cos(k f0), sin(k f1), ...]`` (..., 32).
+
+    The released model was trained with these computed in float16, where
+    ``k * 100`` keeps only ~3 significant digits; ``dtype=torch.float16``
+    reproduces that rounding (on any device), float32 gives the exact values.
+    """
+    exponents = torch.linspace(0.0, 1.0, FOURIER_FREQUENCIES, device=k.device, dtype=dtype)
+    frequencies = torch.pow(torch.tensor(FOURIER_TEMPERATURE, device=k.device, dtype=dtype), exponents)
+    angles = k.to(dtype)[..., None] * frequencies
+    if dtype == torch.float16 and angles.device.type == "cpu":
+        # Round like float16 arithmetic, evaluate sin/cos in float32 and round again:
+        # the same numbers a GPU's half-precision sin/cos give, without relying on
+        # CPU half kernels.
+        features = torch.stack((torch.sin(angles.float()), torch.cos(angles.float())), dim=-1).to(dtype)
+    else:
+        features = torch.stack((torch.sin(angles), torch.cos(angles)), dim=-1)
+    return features.flatten(-2)
+
+
+def normalise_disparity(disparity: torch.Tensor, lo: float, hi: float) -> torch.Tensor:
+    """Disparity mapped so the shot's range is 0..1 (values outside are kept)."""
+    span = hi - lo
+    if not span > 0:
+        return torch.zeros_like(disparity)
+    return (disparity - lo) / span
+
+
+def defocus_map(disparity_n: torch.Tensor, focus_n: torch.Tensor) -> torch.Tensor:
+    """The model's condition c = |d_n - d_fn| in 0..1.
+
+    ``disparity_n`` (T, 1, H, W), ``focus_n`` (T,). The model only knows 0..1
+    (it encodes c like an image), so a focus outside the shot's range
+    saturates instead of wrapping.
+    """
+    return (disparity_n - focus_n.view(-1, 1, 1, 1)).abs().clamp(0.0, 1.0)
+
+
+def mpi_plane_index(
+    disparity_n: torch.Tensor, focus_n: torch.Tensor, alpha: float = 1.5, planes: int = MPI_PLANES
+) -> torch.Tensor:
+    """Plane of the focal-plane-adapted MPI for each pixel, 0 = in focus.
+
+    With diff = |d_n - d_fn| and s = d_fn ** alpha the plane boundaries are
+    t_i = (i / planes) ** (1 / s), i = 1..planes-1: narrow near focus and
+    widening away from it. Returns int64 (T, 1, H, W) in 0..planes-1.
+    """
+    diff = (disparity_n - focus_n.view(-1, 1, 1, 1)).abs()
+    # A focus at (or beyond) the far end gives s = 0 and 1/s = inf: every
+    # boundary collapses to 0, i.e. all but the exactly-focused pixels are in
+    # the last plane. A tiny floor keeps that limit without dividing by zero.
+    s = focus_n.clamp(0.0, 1.0).pow(alpha).clamp_min(1e-6)
+    i = torch.arange(1, planes, device=disparity_n.device, dtype=torch.float32)
+    thresholds = (i[None, :] / planes).pow(1.0 / s[:, None].float())  # (T, planes-1)
+    index = torch.zeros_like(diff, dtype=torch.int64)
+    for j in range(planes - 1):
+        index += (diff > thresholds[:, j].view(-1, 1, 1, 1)).long()
+    return index

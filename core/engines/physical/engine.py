@@ -1,0 +1,376 @@
+"""The physical engine: an occlusion-aware layered (multi-plane) lens renderer.
+
+Per frame:
+
+1. the signed CoC radius r = K * (d - d_f) (positive in front of focus) is
+   shaped by the in-focus width and the front/back multipliers;
+2. r is placed on a fixed ladder of plane radii (``ladder``); a pixel between
+   two levels belongs to that *slab* and is shared linearly between its two
+   planes, so the result moves continuously with focus and strength;
+3. slab by slab, back to front, the premultiplied colour, alpha and weight
+   of the slab's pixels are blurred with the aperture kernel of each plane
+   (direct, FFT or at reduced resolution for large radii, on a crop around the
+   slab) and composited with "over" using the blurred alpha;
+4. the composite is divided by its accumulated weight, which renormalises the
+   frame border and the holes left where nearer planes hid the farther ones.
+
+The two halves of one slab are added, never composited over each other, so a
+pixel split between two planes does not occlude itself (which would lose up
+to half its light). A plane at radius 0 is the identity, so pixels in focus
+are returned bit for bit when nothing in front spreads over them. Scene-linear
+values are never clipped: kernels sum to one, so light is conserved.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import logging
+import math
+from collections.abc import Mapping
+from typing import ClassVar
+
+import torch
+import torch.nn.functional as F
+
+from focuspull.aperture import ApertureSpec
+from focuspull.curves import Curve
+from focuspull.engines.base import Engine, EngineInput, EngineOutput
+from focuspull.engines.physical import convolve
+from focuspull.engines.physical.kernels import KernelShape, kernel_half_size, render_kernel
+from focuspull.engines.physical.ladder import ladder_levels, slab_factor
+from focuspull.engines.physical.options import PhysicalOptions
+from focuspull.errors import EngineError, ImageDataError
+
+log = logging.getLogger(__name__)
+
+#: block size of the coarse slab-index map used to find each slab's bounding box
+_BLOCK = 16
+#: blurred weights below this are FFT rounding noise, not light: they are zeroed
+#: so pixels nothing reaches stay exactly unchanged
+_NOISE_WEIGHT = 1e-6
+#: accumulated weight below which a pixel has received nothing
+_EMPTY_WEIGHT = 1e-9
+#: cat's-eye kernels vary over the frame: they are applied per cell of this grid
+_CATEYE_GRID = 4
+
+
+class PhysicalEngine(Engine):
+    """Layered, occlusion-aware, HDR-correct defocus (see the module docstring)."""
+
+    name: ClassVar[str] = "physical"
+
+    def __init__(
+        self, options: PhysicalOptions, aperture: ApertureSpec, device: torch.device, color: Any = None
+    ) -> None:
+        super().__init__(options, aperture, torch.device(device), color)
+
+    # -- public -------------------------------------------------------------
+    def render(self, batch: EngineInput) -> EngineOutput:
+        rgba, disparity = batch.rgba, batch.disparity
+        _check_input(batch)
+        frames = batch.num_frames
+        params = {name: self._per_frame(name, curve, batch) for name, curve in self._curves().items()}
+        focus = batch.focus_disparity.detach().to("cpu", torch.float64).reshape(-1)
+        strength = batch.strength_px.detach().to("cpu", torch.float64).reshape(-1)
+        outputs, aux_frames = [], {name: [] for name in self.options.aux_channels}
+        with torch.no_grad():
+            for t in range(frames):
+                frame_params = {name: float(values[t]) for name, values in params.items()}
+                out, aux = self._render_frame(
+                    rgba[t].to(self.device, torch.float32),
+                    disparity[t, 0].to(self.device, torch.float32),
+                    float(focus[t]),
+                    float(strength[t]),
+                    frame_params,
+                )
+                outputs.append(out.to(rgba.device))
+                for name in aux_frames:
+                    aux_frames[name].append(aux[name][None].to(rgba.device))
+        return EngineOutput(
+            rgba=torch.stack(outputs), aux={name: torch.stack(maps) for name, maps in aux_frames.items()}
+        )
+
+    def header_attributes(self) -> dict[str, str]:
+        attrs = super().header_attributes()
+        attrs["focuspull/aperture"] = self.aperture.shape
+        return attrs
+
+    # -- parameters -----------------------------------------------------------
+    def _curves(self) -> dict[str, Curve]:
+        curves = {}
+        for source in (self.options, self.aperture):
+            for name, value in vars(source).items():
+                if isinstance(value, Curve):
+                    curves[name] = value
+        return curves
+
+    @staticmethod
+    def _per_frame(name: str, curve: Curve, batch: EngineInput) -> torch.Tensor:
+        """A keyframed value per frame: from the pipeline's ``extra``, else the curve itself."""
+        if name in batch.extra:
+            values = torch.as_tensor(batch.extra[name], dtype=torch.float64).reshape(-1).cpu()
+            if values.numel() != batch.num_frames:
+                raise EngineError(f"engine input extra[{name!r}] has {values.numel()} values for {batch.num_frames} frames")
+            return values
+        if batch.frames:
+            return torch.tensor(curve.evaluate(batch.frames), dtype=torch.float64)
+        return torch.full((batch.num_frames,), curve.keys[0].value, dtype=torch.float64)
+
+    def _kernel_shape(self, params: Mapping[str, float]) -> KernelShape:
+        ap = self.aperture
+        aspect = params["aspect"]
+        if not aspect > 0:
+            raise EngineError(f"aperture.aspect: {aspect} must be greater than 0")
+        return KernelShape(
+            shape=ap.shape,
+            blades=ap.blades,
+            roundness=ap.roundness,
+            rotation_deg=params["rotation_deg"],
+            aspect=aspect,
+            inner_radius=ap.inner_radius,
+            kernel_path=ap.kernel_path,
+        )
+
+    # -- one frame ----------------------------------------------------------
+    def signed_radius(self, disparity: torch.Tensor, focus: float, strength: float, params: Mapping[str, float]) -> torch.Tensor:
+        """Signed CoC radius in pixels after the in-focus width and front/back multipliers."""
+        offset = disparity - focus
+        half_width = 0.5 * params["in_focus_width"]
+        if half_width > 0:
+            offset = torch.sign(offset) * torch.clamp(offset.abs() - half_width, min=0.0)
+        radius = strength * offset
+        return torch.where(radius > 0, radius * params["front_scale"], radius * params["back_scale"])
+
+    def _render_frame(
+        self, image: torch.Tensor, disparity: torch.Tensor, focus: float, strength: float, params: Mapping[str, float]
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        opts = self.options
+        channels, height, width = image.shape
+        radius = self.signed_radius(disparity, focus, strength, params)
+        max_abs = float(radius.abs().max()) if radius.numel() else 0.0
+        levels = ladder_levels(max_abs, opts.pyramid_radius_px, opts.plane_step_px)
+        level_t = torch.tensor(levels, dtype=torch.float32, device=image.device)
+        slab = (torch.bucketize(radius, level_t, right=True) - 1).clamp_(0, len(levels) - 2)
+        lower, upper = level_t[slab], level_t[slab + 1]
+        share = ((radius - lower) / (upper - lower)).clamp_(0.0, 1.0)  # weight of the upper plane
+
+        aux = self._aux(radius, slab, share, levels)
+        colour = image[:3]
+        if opts.highlight_gain > 1.0:
+            colour = colour * _highlight_boost(colour, radius, opts)
+        has_alpha = channels == 4
+        # the stack blurred for each slab: premultiplied colour, alpha (occlusion), weight (normalisation)
+        stack = torch.cat([colour, image[3:4]] if has_alpha else [colour], dim=0)
+        alpha_index = 3
+        shape = self._kernel_shape(params)
+
+        acc = torch.zeros(stack.shape[0] + 1, height, width, dtype=torch.float32, device=image.device)
+        boxes = _slab_boxes(slab, height, width)
+        for k in range(len(levels) - 1):
+            box = boxes.get(k)
+            if box is None:
+                continue
+            a, b = levels[k], levels[k + 1]
+            factor = slab_factor(a, b, opts.pyramid_radius_px)
+            y0, y1, x0, x1 = _align(box, factor)
+            if factor > 1:
+                # a reduced-resolution plane needs one reduced pixel of zeros around its content
+                y0, y1, x0, x1 = y0 - factor, y1 + factor, x0 - factor, x1 + factor
+            crop = (slice(max(y0, 0), min(y1, height)), slice(max(x0, 0), min(x1, width)))
+            member = slab[crop] == k
+            if not bool(member.any()):
+                continue
+            up = torch.where(member, share[crop], 0.0)
+            down = torch.where(member, 1.0 - share[crop], 0.0)
+            pad = (max(x0, 0) - x0, x1 - min(x1, width), max(y0, 0) - y0, y1 - min(y1, height))
+            data = torch.cat([stack[(slice(None),) + crop], torch.ones_like(up)[None]], dim=0)
+            parts = [(F.pad(data * down, pad), abs(a)), (F.pad(data * up, pad), abs(b))]
+            blurred, (oy, ox) = self._blur_slab(parts, factor, shape, (y0, x0), (height, width))
+            _composite(acc, blurred, oy, ox, alpha_index, height, width)
+
+        weight = acc[-1:]
+        out = torch.where(weight > _EMPTY_WEIGHT, acc[:-1] / weight.clamp_min(_EMPTY_WEIGHT), 0.0)
+        if not has_alpha:
+            out = out[:3]
+        return out, aux
+
+    def _blur_slab(
+        self,
+        parts: list[tuple[torch.Tensor, float]],
+        factor: int,
+        shape: KernelShape,
+        origin: tuple[int, int],
+        frame_size: tuple[int, int],
+    ) -> tuple[torch.Tensor, tuple[int, int]]:
+        """Blur each (stack, radius) part and sum; returns the result and its top-left in the frame."""
+        identity = [x for x, r in parts if factor == 1 and r / factor <= 0.5]
+        spread = [(x, r / factor) for x, r in parts if not (factor == 1 and r / factor <= 0.5)]
+        y0, x0 = origin
+        if not spread:
+            return sum(identity[1:], identity[0]), (y0, x0)
+        half = max(kernel_half_size(r, shape) for _, r in spread)
+        small = [(convolve.downsample(x, factor), r) for x, r in spread]
+        if self.aperture.cat_eye > 0:
+            blurred = self._convolve_cat_eye(small, factor, shape, half, origin, frame_size)
+        else:
+            blurred = convolve.convolve_sum([(x, render_kernel(r, shape, half).to(x.device)) for x, r in small])
+        if factor > 1:
+            blurred = convolve.upsample(F.pad(blurred, (1, 1, 1, 1)), factor)
+            offset = (half + 1) * factor
+        else:
+            offset = half
+        # FFT rounding leaves ~1e-8 everywhere in the crop: zero what no light reached
+        blurred = torch.where(blurred[-1:] > _NOISE_WEIGHT, blurred, 0.0)
+        oy, ox = y0 - offset, x0 - offset
+        for x in identity:
+            h, w = x.shape[-2:]
+            blurred[:, offset : offset + h, offset : offset + w] += x
+        return blurred, (oy, ox)
+
+    def _convolve_cat_eye(
+        self,
+        parts: list[tuple[torch.Tensor, float]],
+        factor: int,
+        shape: KernelShape,
+        half: int,
+        origin: tuple[int, int],
+        frame_size: tuple[int, int],
+    ) -> torch.Tensor:
+        """Spatially varying kernels: a bilinear partition of unity over a grid of cells.
+
+        Each cell's share of the input is blurred with the kernel clipped for the
+        cell centre's position in the frame; the shares sum to one, so energy is kept.
+        """
+        height, width = frame_size
+        c, h, w = parts[0][0].shape
+        y0, x0 = origin
+        # cell-centre coordinates of the grid in frame pixels
+        grid = _CATEYE_GRID
+        centres_y = [(i + 0.5) * height / grid for i in range(grid)]
+        centres_x = [(j + 0.5) * width / grid for j in range(grid)]
+        ys = (torch.arange(h, dtype=torch.float32, device=parts[0][0].device) + 0.5) * factor + y0
+        xs = (torch.arange(w, dtype=torch.float32, device=parts[0][0].device) + 0.5) * factor + x0
+        wy = _hat_weights(ys, centres_y)
+        wx = _hat_weights(xs, centres_x)
+        half_diag = 0.5 * math.hypot(height, width)
+        out = None
+        for i, cy in enumerate(centres_y):
+            if not bool(wy[i].any()):
+                continue
+            for j, cx in enumerate(centres_x):
+                if not bool(wx[j].any()):
+                    continue
+                cell = wy[i][:, None] * wx[j][None, :]
+                amount = self.aperture.cat_eye
+                clip = KernelShape(**{**vars(shape), "clip_x": amount * (cx - width / 2) / half_diag * 2,
+                                      "clip_y": amount * (cy - height / 2) / half_diag * 2})
+                cell_parts = [(x * cell, render_kernel(r, clip, half).to(x.device)) for x, r in parts]
+                y = convolve.convolve_sum(cell_parts)
+                out = y if out is None else out + y
+        return out
+
+    # -- diagnostics ----------------------------------------------------------
+    def _aux(self, radius: torch.Tensor, slab: torch.Tensor, share: torch.Tensor, levels: list[float]) -> dict[str, torch.Tensor]:
+        wanted = self.options.aux_channels
+        aux: dict[str, torch.Tensor] = {}
+        if "coc.radius" in wanted:
+            aux["coc.radius"] = radius.clone()
+        if "focus.matte" in wanted:
+            aux["focus.matte"] = torch.clamp(1.0 - radius.abs(), 0.0, 1.0)
+        if "plane.index" in wanted:
+            zero = levels.index(0.0)
+            aux["plane.index"] = (slab - zero).to(torch.float32) + share
+        return aux
+
+
+# -- helpers ----------------------------------------------------------------
+def _check_input(batch: EngineInput) -> None:
+    rgba, disparity = batch.rgba, batch.disparity
+    if rgba.ndim != 4 or rgba.shape[1] not in (3, 4):
+        raise ImageDataError(f"physical engine: rgba must be (T, 3|4, H, W), got {tuple(rgba.shape)}")
+    t, _, h, w = rgba.shape
+    if tuple(disparity.shape) != (t, 1, h, w):
+        raise ImageDataError(f"physical engine: disparity must be {(t, 1, h, w)}, got {tuple(disparity.shape)}")
+    for name, value in (("focus_disparity", batch.focus_disparity), ("strength_px", batch.strength_px)):
+        if value.numel() != t:
+            raise ImageDataError(f"physical engine: {name} must have {t} values, got {value.numel()}")
+    if bool((batch.strength_px < 0).any()):
+        raise ImageDataError(f"physical engine: strength_px must be >= 0, got {batch.strength_px.min().item()}")
+
+
+def _highlight_boost(colour: torch.Tensor, radius: torch.Tensor, opts: PhysicalOptions) -> torch.Tensor:
+    """Gain for near-clipped pixels: ramps in below the threshold, only where the pixel blurs."""
+    luma = 0.2126 * colour[0] + 0.7152 * colour[1] + 0.0722 * colour[2]
+    start = opts.highlight_threshold - opts.highlight_softness
+    if opts.highlight_softness > 0:
+        x = ((luma - start) / opts.highlight_softness).clamp(0.0, 1.0)
+        ramp = x * x * (3 - 2 * x)
+    else:
+        ramp = (luma >= opts.highlight_threshold).to(colour.dtype)
+    # an in-focus pixel keeps its value: the boost only restores light that the blur spreads
+    blur = radius.abs().clamp(max=1.0)
+    return 1.0 + (opts.highlight_gain - 1.0) * ramp * blur
+
+
+def _slab_boxes(slab: torch.Tensor, height: int, width: int) -> dict[int, tuple[int, int, int, int]]:
+    """Bounding box (y0, y1, x0, x1) of each slab, to a block of pixels.
+
+    A histogram of (slab, block) pairs says exactly which blocks hold each slab,
+    so a depth edge that jumps over many slabs does not inflate their boxes.
+    """
+    rows, cols = -(-height // _BLOCK), -(-width // _BLOCK)
+    block_y = (torch.arange(height, device=slab.device) // _BLOCK)[:, None]
+    block_x = (torch.arange(width, device=slab.device) // _BLOCK)[None, :]
+    block = (block_y * cols + block_x).expand(height, width)
+    low, high = int(slab.min()), int(slab.max())
+    count = torch.bincount(((slab - low) * (rows * cols) + block).flatten(), minlength=(high - low + 1) * rows * cols)
+    present = (count.view(high - low + 1, rows, cols) > 0).cpu()
+    row_any, col_any = present.any(dim=2), present.any(dim=1)
+    boxes = {}
+    for i in range(high - low + 1):
+        r = torch.nonzero(row_any[i]).flatten()
+        if r.numel() == 0:
+            continue
+        c = torch.nonzero(col_any[i]).flatten()
+        boxes[low + i] = (
+            int(r[0]) * _BLOCK,
+            min((int(r[-1]) + 1) * _BLOCK, height),
+            int(c[0]) * _BLOCK,
+            min((int(c[-1]) + 1) * _BLOCK, width),
+        )
+    return boxes
+
+
+def _align(box: tuple[int, int, int, int], factor: int) -> tuple[int, int, int, int]:
+    y0, y1, x0, x1 = box
+    return (y0 // factor * factor, -(-y1 // factor) * factor, x0 // factor * factor, -(-x1 // factor) * factor)
+
+
+def _composite(acc: torch.Tensor, layer: torch.Tensor, oy: int, ox: int, alpha_index: int, height: int, width: int) -> None:
+    """acc = layer over acc, in place, on the overlap of the layer with the frame."""
+    h, w = layer.shape[-2:]
+    ty0, tx0 = max(oy, 0), max(ox, 0)
+    ty1, tx1 = min(oy + h, height), min(ox + w, width)
+    if ty1 <= ty0 or tx1 <= tx0:
+        return
+    part = layer[:, ty0 - oy : ty1 - oy, tx0 - ox : tx1 - ox]
+    transmit = 1.0 - part[alpha_index : alpha_index + 1].clamp(0.0, 1.0)
+    region = acc[:, ty0:ty1, tx0:tx1]
+    region.mul_(transmit).add_(part)
+
+
+def _hat_weights(coords: torch.Tensor, centres: list[float]) -> torch.Tensor:
+    """Piecewise-linear partition of unity over cell centres: (len(centres), len(coords))."""
+    c = torch.tensor(centres, dtype=coords.dtype, device=coords.device)
+    n = len(centres)
+    pos = torch.clamp(coords, c[0], c[-1])
+    if n == 1:
+        return torch.ones(1, coords.numel(), dtype=coords.dtype, device=coords.device)
+    spacing = c[1] - c[0]
+    idx = torch.clamp(((pos - c[0]) / spacing).floor().long(), 0, n - 2)
+    frac = (pos - c[idx]) / spacing
+    weights = torch.zeros(n, coords.numel(), dtype=coords.dtype, device=coords.device)
+    weights.scatter_(0, idx[None], (1 - frac)[None])
+    weights.scatter_add_(0, (idx + 1)[None], frac[None])
+    return weights

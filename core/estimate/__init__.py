@@ -1,0 +1,53 @@
+"""Depth estimated from the plate: monocular Depth Anything V2, stable over a shot.
+
+* :mod:`.model` loads a transformers depth model from a local folder (never
+  from the network) and runs it;
+* :mod:`.stabilize` filters the per-frame predictions over time along
+  optical flow (motion-compensated, occlusion-aware);
+* :mod:`.normalize` maps the whole shot to 0..1 with one robust mapping;
+* :mod:`.shot` ties it together and writes the result next to the output as
+  an EXR sequence (``normalized_disparity``) that the render then reads;
+* :mod:`.fetch` downloads a model into the models folder, only when asked
+  (``focuspull models fetch NAME``).
+
+Importing this package imports neither torch nor transformers.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from focuspull.estimate.model import DepthEstimator, resolve_model_folder
+    from focuspull.estimate.normalize import ShotNormalization
+    from focuspull.estimate.shot import default_depth_pattern, estimate_shot_depth
+    from focuspull.estimate.stabilize import stabilize
+
+__all__ = [
+    "DepthEstimator",
+    "ShotNormalization",
+    "default_depth_pattern",
+    "estimate_shot_depth",
+    "resolve_model_folder",
+    "stabilize",
+]
+
+_LAZY = {
+    "DepthEstimator": "focuspull.estimate.model",
+    "resolve_model_folder": "focuspull.estimate.model",
+    "ShotNormalization": "focuspull.estimate.normalize",
+    "default_depth_pattern": "focuspull.estimate.shot",
+    "estimate_shot_depth": "focuspull.estimate.shot",
+    "stabilize": "focuspull.estimate.stabilize",
+}
+
+
+def __getattr__(name: str) -> Any:
+    import importlib
+
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

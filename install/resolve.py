@@ -1,0 +1,124 @@
+"""``focuspull install resolve`` (and ``fusion``): the FocusPull macro and scripts for Fusion.
+
+Files go into the per-user Fusion folders of DaVinci Resolve (or of Fusion
+Studio with ``fusion``):
+
+=========  ===========================================================================
+OS         Resolve: per-user Fusion folder
+=========  ===========================================================================
+Linux      ``~/.local/share/DaVinciResolve/Fusion``
+macOS      ``~/Library/Application Support/Blackmagic Design/DaVinci Resolve/Fusion``
+Windows    ``%APPDATA%\\Blackmagic Design\\DaVinci Resolve\\Support\\Fusion``
+=========  ===========================================================================
+
+(Fusion Studio: ``~/.fusion/BlackmagicDesign/Fusion``,
+``~/Library/Application Support/Blackmagic Design/Fusion``,
+``%APPDATA%\\Blackmagic Design\\Fusion``.) Inside it:
+
+* ``Macros/FocusPull.setting``: Add Tool > Macros > FocusPull;
+* ``Scripts/Comp/FocusPull/FocusPull Render.py`` and ``FocusPull Cancel.py``:
+  Workspace > Scripts > FocusPull (Resolve) or Script > FocusPull (Fusion),
+  with the library folder written into them;
+* ``Modules/FocusPull/``: the library the scripts import (the shared client,
+  its JSON Schema, the Fusion logic), outside Scripts so it does not show up
+  as menu entries.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from focuspull.install.common import Plan, RemoveFile, WorkerSettings, WriteFile, plugin_file_bytes, plugin_root, settings_file
+
+HOSTS = ("resolve", "fusion")
+SCRIPT_FILES = ("FocusPull Render.py", "FocusPull Cancel.py")
+LIBRARY_FILES = (("resolve", "focuspull_fusion.py"), ("resolve", "focuspull_bmd.py"),
+                 ("common", "focuspull_client.py"), ("common", "focuspull_job.schema.json"))
+MACRO_FILE = "FocusPull.setting"
+SCRIPTS_SUBDIR = Path("Scripts") / "Comp" / "FocusPull"
+MACROS_SUBDIR = Path("Macros")
+LIBRARY_SUBDIR = Path("Modules") / "FocusPull"
+
+
+def _platform(platform: str | None) -> str:
+    name = platform or sys.platform
+    return "win32" if name.startswith("win") else ("darwin" if name == "darwin" else "linux")
+
+
+def fusion_user_dir(host: str = "resolve", home: Path | None = None, platform: str | None = None,
+                    appdata: str | None = None) -> Path:
+    """The per-user Fusion folder (Scripts, Macros, ...) of Resolve or Fusion Studio."""
+    if host not in HOSTS:
+        raise ValueError(f"host must be one of {', '.join(HOSTS)}, got {host!r}")
+    base = Path(home) if home is not None else Path.home()
+    plat = _platform(platform)
+    if plat == "win32":
+        if appdata:
+            roaming = Path(appdata)
+        elif home is None and os.environ.get("APPDATA"):
+            roaming = Path(os.environ["APPDATA"])
+        else:
+            roaming = base / "AppData" / "Roaming"
+        if host == "resolve":
+            return roaming / "Blackmagic Design" / "DaVinci Resolve" / "Support" / "Fusion"
+        return roaming / "Blackmagic Design" / "Fusion"
+    if plat == "darwin":
+        support = base / "Library" / "Application Support" / "Blackmagic Design"
+        return support / "DaVinci Resolve" / "Fusion" if host == "resolve" else support / "Fusion"
+    if host == "resolve":
+        return base / ".local" / "share" / "DaVinciResolve" / "Fusion"
+    return base / ".fusion" / "BlackmagicDesign" / "Fusion"
+
+
+def launcher_text(source: str, library_dir: Path) -> str:
+    """A comp script with the library folder filled in."""
+    line = "PLUGIN_DIR = None  # set by focuspull install"
+    if line not in source:
+        raise ValueError("comp script template lacks its PLUGIN_DIR line")
+    return source.replace(line, f"PLUGIN_DIR = {str(library_dir)!r}  # set by focuspull install")
+
+
+def installed_files(host: str = "resolve", home: Path | None = None, platform: str | None = None) -> list[tuple[Path, bytes]]:
+    """(destination, content) of every installed file."""
+    root, src = fusion_user_dir(host, home, platform), plugin_root()
+    library = root / LIBRARY_SUBDIR
+    files: list[tuple[Path, bytes]] = [(library / name, plugin_file_bytes(src / folder / name)) for folder, name in LIBRARY_FILES]
+    files.append((root / MACROS_SUBDIR / MACRO_FILE, (src / "resolve" / MACRO_FILE).read_bytes()))
+    for name in SCRIPT_FILES:
+        text = (src / "resolve" / name).read_text(encoding="utf-8")
+        files.append((root / SCRIPTS_SUBDIR / name, launcher_text(text, library).encode("utf-8")))
+    return files
+
+
+def plan(host: str = "resolve", home: Path | None = None, *, uninstall: bool = False, python: str | None = None,
+         platform: str | None = None) -> Plan:
+    out = Plan(host)
+    root = fusion_user_dir(host, home, platform)
+    files = installed_files(host, home, platform)
+    if uninstall:
+        out.actions += [RemoveFile(dest, prune_up_to=root) for dest, _ in files]
+        out.actions.append(WorkerSettings(settings_file(home), host=host, python=None))
+        return out
+    out.actions += [WriteFile(dest, data) for dest, data in files]
+    if python is not None:
+        out.actions.append(WorkerSettings(settings_file(home), host=host, python=python))
+    app = "DaVinci Resolve" if host == "resolve" else "Fusion Studio"
+    out.notes.append(f"Restart {app}. Add the macro with Add Tool > Macros > FocusPull, render with "
+                     f"{'Workspace > Scripts' if host == 'resolve' else 'Script'} > FocusPull > FocusPull Render.")
+    return out
+
+
+def status(host: str = "resolve", home: Path | None = None, platform: str | None = None) -> tuple[str, str]:
+    root = fusion_user_dir(host, home, platform)
+    files = installed_files(host, home, platform)
+    missing = [str(dest) for dest, _ in files if not dest.is_file()]
+    if len(missing) == len(files):
+        return "missing", f"nothing installed in {root}"
+    if missing:
+        return "outdated", "missing " + ", ".join(missing[:3])
+    stale = [str(dest) for dest, data in files if dest.read_bytes() != data]
+    if stale:
+        return "outdated", "differs from this focuspull: " + ", ".join(stale[:3])
+    return "ok", str(root)

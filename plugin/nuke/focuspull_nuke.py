@@ -1,0 +1,731 @@
+"""The FocusPull node for Nuke: a Group built from Python that renders out of process.
+
+The Group has two inputs (``plate`` and an optional ``depth``) and, inside,
+a Read that shows the rendered frames once a render has finished, so
+everything downstream sees the refocused plate. Render:
+
+1. finds the plate on disk: an EXR Read in a scene-linear colour space is
+   used as it is, anything else is written through an internal Write (EXR,
+   scene-linear) first; the optional depth input likewise;
+2. samples every animated knob at every frame with ``getValueAt`` and writes a
+   ``focuspull.job/1`` job next to the output;
+3. runs the worker (``<worker python> -m focuspull render --job ...``) on a
+   thread with a ``nuke.ProgressTask``; knob changes go through
+   ``nuke.executeInMainThread``;
+4. on success points the internal Read at the output (frame range and colour
+   space set) and switches the Group's output to it.
+
+Errors land on the node's status line and in a message box, never as a
+traceback dialog. Without a GUI (``nuke -t``, the farm) Render runs in the
+calling thread.
+
+Buttons: ``ACTIONS`` lists the row of buttons (Render, Cancel); more actions
+(issue 8: "Submit to farm") are added with ``register_action`` before nodes are
+created, and existing nodes get them through ``ensure_actions``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import tempfile
+import threading
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+import nuke
+
+import focuspull_client as fc
+
+log = logging.getLogger("focuspull.nuke")
+
+VERSION = 1
+MARKER_KNOB = "focuspull_version"
+PLATE_INPUT, DEPTH_INPUT = 0, 1
+INNER_READ = "FocusPullResult"
+INNER_SWITCH = "FocusPullSwitch"
+PLATE_WRITE = "FocusPullPlateWrite"
+DEPTH_WRITE = "FocusPullDepthWrite"
+
+ENGINES = ["physical", "neural"]
+DEVICES = ["auto", "cpu", "cuda"]
+DEPTH_KINDS = ["depth", "disparity"]
+FOCUS_MODES = ["auto", "distance", "disparity", "point"]
+COMPRESSIONS = ["input", "zip", "zips", "piz", "dwaa", "dwab", "pxr24", "b44", "none"]
+# Names Nuke and common OCIO configs give to scene-linear spaces.
+# Curve fields of the schema carry no default (the core builds it); neutral values here.
+CURVE_FALLBACK_DEFAULTS = {"aspect": 1.0, "rotation_deg": 0.0}
+LINEAR_NAMES = {"linear", "scene_linear", "scene linear", "raw", "data", "acescg", "aces2065-1", "reference"}
+
+
+class Action:
+    """A button in the node's action row: ``command`` runs in Nuke with ``nuke.thisNode()`` set."""
+
+    def __init__(self, name: str, label: str, command: str, tooltip: str = "") -> None:
+        self.name = name
+        self.label = label
+        self.command = command
+        self.tooltip = tooltip
+
+
+ACTIONS: List[Action] = [
+    Action("render", "Render", "import focuspull_nuke\nfocuspull_nuke.on_render()",
+           "Render the refocused plate out of process and show it in this node."),
+    Action("cancel", "Cancel", "import focuspull_nuke\nfocuspull_nuke.on_cancel()",
+           "Stop the running render (frames already written stay on disk)."),
+]
+
+
+def register_action(name: str, label: str, command: str, tooltip: str = "", after: Optional[str] = None) -> None:
+    """Add a button to the action row (e.g. "Submit to farm"), after ``after`` or at the end."""
+    for existing in ACTIONS:
+        if existing.name == name:
+            ACTIONS.remove(existing)
+            break
+    action = Action(name, label, command, tooltip)
+    names = [a.name for a in ACTIONS]
+    ACTIONS.insert(names.index(after) + 1 if after in names else len(ACTIONS), action)
+
+
+# -- building the node ------------------------------------------------------------
+def create_node() -> nuke.Group:
+    """Menu entry: a FocusPull node connected to the selected node."""
+    selected = nuke.selectedNodes()
+    group = build_group()
+    if selected:
+        source = selected[-1]
+        group.setInput(PLATE_INPUT, source)
+        group.setXYpos(source.xpos(), source.ypos() + 80)
+        for node in selected:
+            node.setSelected(False)
+    group.setSelected(True)
+    return group
+
+
+def build_group(name: str = "FocusPull1") -> nuke.Group:
+    group = nuke.nodes.Group()
+    group.setName(name, uncollide=True)
+    group.begin()
+    try:
+        plate = nuke.nodes.Input(name="plate")
+        depth = nuke.nodes.Input(name="depth")
+        plate_write = nuke.nodes.Write(name=PLATE_WRITE, inputs=[plate])
+        depth_write = nuke.nodes.Write(name=DEPTH_WRITE, inputs=[depth])
+        for write in (plate_write, depth_write):
+            write["disable"].setValue(True)  # only the plugin renders these, never "Render all"
+            write["file_type"].setValue("exr")
+            write["create_directories"].setValue(True)
+        read = nuke.nodes.Read(name=INNER_READ)
+        switch = nuke.nodes.Switch(name=INNER_SWITCH, inputs=[plate, read])
+        switch["which"].setValue(0)
+        nuke.nodes.Output(inputs=[switch])
+    finally:
+        group.end()
+    add_knobs(group)
+    return group
+
+
+def add_knobs(group: nuke.Node) -> None:
+    schema = fc.load_schema()
+    group.addKnob(nuke.Tab_Knob("focuspull_tab", "FocusPull"))
+    marker = nuke.Int_Knob(MARKER_KNOB, "version")
+    marker.setValue(VERSION)
+    marker.setFlag(nuke.INVISIBLE)
+    group.addKnob(marker)
+
+    engine = nuke.Enumeration_Knob("engine", "engine", ENGINES)
+    engine.setTooltip("physical: layered lens renderer, no weights. neural: Any-to-Bokeh (needs weights).")
+    group.addKnob(engine)
+    device = nuke.Enumeration_Knob("device", "device", DEVICES)
+    device.clearFlag(nuke.STARTLINE)
+    group.addKnob(device)
+    options = nuke.String_Knob("engine_options", "engine options")
+    options.setTooltip('Engine options as JSON, e.g. {"planes": 32}. Empty: the engine\'s defaults.')
+    group.addKnob(options)
+
+    group.addKnob(nuke.Text_Knob("depth_divider", "depth"))
+    channel = nuke.String_Knob("depth_channel", "depth channel", "depth.Z")
+    channel.setTooltip("Channel of the depth input, or of the plate when the depth input is empty. "
+                       "depth.Z also finds an EXR 'Z' channel.")
+    group.addKnob(channel)
+    kind = nuke.Enumeration_Knob("depth_kind", "convention", DEPTH_KINDS)
+    kind.setTooltip("depth: distance z (d = 1/z, focus is a distance). disparity: larger = nearer (focus is a disparity).")
+    group.addKnob(kind)
+
+    group.addKnob(nuke.Text_Knob("focus_divider", "focus"))
+    mode = nuke.Enumeration_Knob("focus_mode", "focus mode", FOCUS_MODES)
+    mode.setTooltip("auto: a distance for depth, a disparity for a disparity map. "
+                    "point: the depth under 'focus point', sampled every frame.")
+    group.addKnob(mode)
+    focus = nuke.Double_Knob("focus", "focus")
+    focus.setRange(0.0, 100.0)
+    focus.setValue(2.0)
+    focus.setTooltip("Focus distance (scene units) or disparity. Keyframe it for a focus pull.")
+    group.addKnob(focus)
+    point = nuke.XY_Knob("focus_point", "focus point")
+    point.setTooltip("With focus mode 'point': the pixel whose depth is in focus. Animate it to follow a subject.")
+    group.addKnob(point)
+    strength = nuke.Double_Knob("strength", "strength")
+    strength.setRange(0.0, 100.0)
+    strength.setValue(10.0)
+    strength.setTooltip("K: blur radius in plate pixels = K * |d - d_focus|. Keyframeable.")
+    group.addKnob(strength)
+
+    group.addKnob(nuke.Text_Knob("aperture_divider", "aperture"))
+    for knob in aperture_knobs(schema):
+        group.addKnob(knob)
+
+    group.addKnob(nuke.Text_Knob("output_divider", "output"))
+    output = nuke.File_Knob("output", "output")
+    output.setTooltip("Output frames, e.g. /shots/sh010/comp/refocus.####.exr. Empty: next to the script.")
+    group.addKnob(output)
+    pixel_types = _enum(schema, ["properties", "output", "properties", "pixel_type"]) or ["half", "float"]
+    group.addKnob(nuke.Enumeration_Knob("pixel_type", "pixel type", pixel_types))
+    compression = nuke.Enumeration_Knob("compression", "compression", COMPRESSIONS)
+    compression.clearFlag(nuke.STARTLINE)
+    group.addKnob(compression)
+    frames = nuke.String_Knob("frames", "frame range")
+    frames.setTooltip("e.g. 1001-1100, 1001-1100x2, 1001,1005. Empty: the plate's range.")
+    group.addKnob(frames)
+
+    group.addKnob(nuke.Text_Knob("actions_divider", ""))
+    ensure_actions(group)
+    group.addKnob(nuke.Text_Knob("status", "status", "idle"))
+
+
+def ensure_actions(group: nuke.Node) -> None:
+    """Give ``group`` a button for every registered action (new ones after existing ones)."""
+    first = True
+    for action in ACTIONS:
+        knob = group.knob(action.name)
+        if knob is None:
+            knob = nuke.PyScript_Knob(action.name, action.label, action.command)
+            if not first:
+                knob.clearFlag(nuke.STARTLINE)
+            knob.setTooltip(action.tooltip)
+            group.addKnob(knob)
+        first = False
+
+
+def _is_curve(spec: Dict[str, Any]) -> bool:
+    options = spec.get("oneOf") or spec.get("anyOf") or []
+    return any(o.get("type") == "number" for o in options) and any("keys" in o.get("properties", {}) for o in options)
+
+
+def _is_optional_string(spec: Dict[str, Any]) -> bool:
+    options = spec.get("anyOf") or []
+    return spec.get("type") == "string" or any(o.get("type") == "string" for o in options)
+
+
+def aperture_fields(schema: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
+    props = schema.get("properties", {}).get("aperture", {}).get("properties", {})
+    return dict(props)
+
+
+def field_default(name: str, spec: Dict[str, Any]) -> Any:
+    """The schema's default; curves (defaults made by a factory) fall back to a neutral value."""
+    if "default" in spec:
+        return spec["default"]
+    return CURVE_FALLBACK_DEFAULTS.get(name, 0.0) if _is_curve(spec) else None
+
+
+def aperture_knobs(schema: Dict[str, Any]) -> List[nuke.Knob]:
+    """A knob for every aperture option the job schema offers: enums, numbers, curves, paths."""
+    knobs: List[nuke.Knob] = []
+    for name, spec in aperture_fields(schema).items():
+        label = name.replace("_deg", " (deg)").replace("_", " ")
+        default = field_default(name, spec)
+        knob: nuke.Knob
+        if "enum" in spec:
+            knob = nuke.Enumeration_Knob("aperture_" + name, label, [str(v) for v in spec["enum"]])
+            if default in spec["enum"]:
+                knob.setValue(str(default))
+        elif spec.get("type") == "integer":
+            knob = nuke.Int_Knob("aperture_" + name, label)
+            knob.setFlag(nuke.NO_ANIMATION)
+            if isinstance(default, (int, float)):
+                knob.setValue(int(default))
+        elif spec.get("type") == "number" or _is_curve(spec):
+            knob = nuke.Double_Knob("aperture_" + name, label)
+            knob.setRange(float(spec.get("minimum", 0.0)), float(spec.get("maximum", max(1.0, float(default or 0) * 4) or 1.0)))
+            if not _is_curve(spec):
+                knob.setFlag(nuke.NO_ANIMATION)  # only curve fields are keyframeable in the job
+            if isinstance(default, (int, float)):
+                knob.setValue(float(default))
+        elif _is_optional_string(spec):
+            knob = nuke.File_Knob("aperture_" + name, label) if name.endswith("_path") else nuke.String_Knob("aperture_" + name, label)
+        else:
+            continue
+        if spec.get("description"):
+            knob.setTooltip(spec["description"])
+        knobs.append(knob)
+    return knobs
+
+
+def aperture_values(group: nuke.Node, schema: Dict[str, Any], frames: List[int]) -> Dict[str, Any]:
+    """The aperture options that differ from the schema's defaults (an unset path is left out)."""
+    out: Dict[str, Any] = {}
+    for name, spec in aperture_fields(schema).items():
+        knob = group.knob("aperture_" + name)
+        if knob is None:
+            continue  # a node made before this option existed
+        default = field_default(name, spec)
+        value: Any
+        if "enum" in spec:
+            value = str(knob.value())
+        elif spec.get("type") == "integer":
+            value = int(knob.value())
+        elif _is_curve(spec):
+            value = knob_curve(knob, frames)
+        elif spec.get("type") == "number":
+            value = float(knob.value())
+        else:
+            value = str(knob.value()).strip() or None
+        if value is not None and value != default:
+            out[name] = value
+    return out
+
+
+def _enum(schema: Dict[str, Any], path: List[str]) -> Optional[List[str]]:
+    node: Any = schema
+    for key in path:
+        node = node.get(key, {}) if isinstance(node, dict) else {}
+    values = node.get("enum") if isinstance(node, dict) else None
+    return [str(v) for v in values] if values else None
+
+
+def is_focuspull(node: Optional[nuke.Node]) -> bool:
+    return node is not None and node.knob(MARKER_KNOB) is not None
+
+
+def inner(group: nuke.Node, name: str) -> nuke.Node:
+    found = None
+    if isinstance(group, nuke.Group):
+        found = group.node(name)
+    if found is None:
+        raise fc.ClientError("{}: its internal node {} is missing; recreate the FocusPull node".format(group.name(), name))
+    return found
+
+
+# -- where the pixels come from ---------------------------------------------------------
+def is_scene_linear(colorspace: str) -> bool:
+    """True for colour-space names that mean scene-linear (Nuke's and common OCIO configs')."""
+    name = colorspace.strip().lower()
+    match = re.match(r"^default \((.*)\)$", name)
+    if match:
+        name = match.group(1)
+    if name in LINEAR_NAMES:
+        return True
+    if "log" in name or "acescc" in name:
+        return False
+    return name.startswith("lin_") or name.startswith("linear") or " linear" in name or "acescg" in name or "aces2065" in name
+
+
+class Source:
+    """A sequence on disk the worker can read, and how it got there."""
+
+    def __init__(self, pattern: str, colorspace: Optional[str], raw: bool, needs_write: Optional[nuke.Node]) -> None:
+        self.pattern = pattern
+        self.colorspace = colorspace
+        self.raw = raw
+        self.needs_write = needs_write  # the internal Write to execute first, or None
+
+    def __repr__(self) -> str:
+        return "Source({!r}, write={})".format(self.pattern, self.needs_write is not None)
+
+
+def direct_exr(node: Optional[nuke.Node]) -> Optional[Tuple[str, str, bool]]:
+    """(pattern, colorspace, raw) when ``node`` is a Read of scene-linear EXRs without a frame offset."""
+    if node is None or node.Class() != "Read":
+        return None
+    path = nuke.filename(node) or ""
+    if not path.lower().endswith(".exr"):
+        return None
+    offset = node.knob("frame")
+    if offset is not None and str(offset.value()).strip():
+        return None  # the Read remaps frames; the worker would read the wrong files
+    raw_knob = node.knob("raw")
+    raw = bool(raw_knob.value()) if raw_knob is not None else False
+    cs_knob = node.knob("colorspace")
+    colorspace = str(cs_knob.value()) if cs_knob is not None else "linear"
+    if raw or is_scene_linear(colorspace):
+        return fc.to_hash_pattern(path), colorspace, raw
+    return None
+
+
+def plan_source(group: nuke.Node, index: int, write_name: str, cache_dir: str, label: str) -> Source:
+    upstream = group.input(index)
+    found = direct_exr(upstream)
+    if found is not None:
+        pattern, colorspace, raw = found
+        return Source(pattern, colorspace, raw, None)
+    write = inner(group, write_name)
+    pattern = os.path.join(cache_dir, "{}_{}.####.exr".format(group.name(), label)).replace("\\", "/")
+    write["file"].setValue(pattern)
+    write["file_type"].setValue("exr")
+    write["channels"].setValue("all")
+    write["datatype"].setValue("32 bit float" if label == "depth" else "16 bit half")
+    write["raw"].setValue(label == "depth")  # depth is data: never colour-converted
+    written_space = None if label == "depth" else _set_scene_linear(write)
+    return Source(pattern, written_space, label == "depth", write)
+
+
+def _set_scene_linear(write: nuke.Node) -> str:
+    knob = write["colorspace"]
+    for name in ("scene_linear", "linear", "default (scene_linear)", "default (linear)"):
+        try:
+            knob.setValue(name)
+            return name
+        except (ValueError, TypeError):
+            continue
+    return str(knob.value())
+
+
+def render_sources(sources: List[Source], frames: List[int]) -> None:
+    """Execute the internal Writes that must put their input on disk first (main thread)."""
+    for source in sources:
+        write = source.needs_write
+        if write is None:
+            continue
+        write["disable"].setValue(False)
+        try:
+            for first, last in fc.frame_runs(frames):
+                nuke.execute(write, first, last, 1)
+        finally:
+            write["disable"].setValue(True)
+
+
+# -- the job ------------------------------------------------------------------------------------
+class Plan:
+    """Everything a render needs, gathered on the main thread."""
+
+    def __init__(self, job: Dict[str, Any], frames: List[int], sources: List[Source], job_path: str) -> None:
+        self.job = job
+        self.frames = frames
+        self.sources = sources
+        self.job_path = job_path
+
+    @property
+    def plate(self) -> Source:
+        return self.sources[0]
+
+
+def frames_of(group: nuke.Node) -> List[int]:
+    text = str(group["frames"].value()).strip()
+    if text:
+        return fc.parse_frames(text)
+    plate = group.input(PLATE_INPUT)
+    if plate is None:
+        raise fc.InvalidJob("connect a plate to the 'plate' input")
+    first, last = int(plate.firstFrame()), int(plate.lastFrame())
+    if last < first:
+        raise fc.InvalidJob("the plate has no frames ({}-{})".format(first, last))
+    return list(range(first, last + 1))
+
+
+def knob_curve(knob: nuke.Knob, frames: List[int], index: int = -1) -> fc.Curve:
+    """A knob as a job curve: every frame sampled with getValueAt when animated, else its value."""
+    if knob.isAnimated() or knob.hasExpression():
+        if index >= 0:
+            return fc.sample_curve(lambda f: float(knob.getValueAt(f, index)), frames)
+        return fc.sample_curve(lambda f: float(knob.getValueAt(f)), frames)
+    value = knob.value() if index < 0 else knob.value(index)
+    return float(value)
+
+
+def output_pattern(group: nuke.Node) -> str:
+    text = os.path.expandvars(str(group["output"].value()).strip())
+    if text:
+        return text
+    script = nuke.root().name()
+    base = os.path.dirname(script) if script and script != "Root" else os.path.join(tempfile.gettempdir(), "focuspull")
+    return os.path.join(base, "focuspull", group.name(), group.name() + ".####.exr").replace("\\", "/")
+
+
+def sample_focus_point(group: nuke.Node, frames: List[int], channel: str) -> List[float]:
+    """The depth under the focus point at every frame (mode 'point')."""
+    point = group["focus_point"]
+    source = group.input(DEPTH_INPUT) or group.input(PLATE_INPUT)
+    if source is None:
+        raise fc.InvalidJob("connect a plate to the 'plate' input")
+    channels = source.channels()
+    if channel not in channels:
+        if group.input(DEPTH_INPUT) is not None and channels:
+            channel = channels[0]
+        else:
+            raise fc.InvalidJob("focus mode 'point': channel {!r} is not in {}".format(channel, source.name()))
+    sampler: Any = source  # Node.sample(channel, x, y, dx, dy, frame); the stubs do not know the frame argument
+    values = []
+    for f in frames:
+        x, y = float(point.getValueAt(f, 0)), float(point.getValueAt(f, 1))
+        values.append(float(sampler.sample(channel, x, y, 1.0, 1.0, f)))
+    return values
+
+
+def build_plan(group: nuke.Node) -> Plan:
+    """Gather the job from the node (main thread). Writes nothing to disk except Write settings."""
+    if group.input(PLATE_INPUT) is None:
+        raise fc.InvalidJob("connect a plate to the 'plate' input")
+    frames = frames_of(group)
+    output = output_pattern(group)
+    cache_dir = os.path.join(os.path.dirname(output), "_focuspull_input")
+    plate = plan_source(group, PLATE_INPUT, PLATE_WRITE, cache_dir, "plate")
+    sources = [plate]
+    kind = str(group["depth_kind"].value())
+    channel = str(group["depth_channel"].value()).strip()
+    depth_args: Dict[str, Any] = {"depth_kind": kind}
+    if group.input(DEPTH_INPUT) is not None:
+        depth = plan_source(group, DEPTH_INPUT, DEPTH_WRITE, cache_dir, "depth")
+        sources.append(depth)
+        depth_args.update(depth_source="sequence", depth_pattern=depth.pattern)
+        if channel and channel not in ("depth.Z", "Z"):
+            depth_args["depth_channel"] = channel
+    elif channel and channel not in ("depth.Z", "Z"):
+        # Nuke's depth.Z is an EXR "Z" channel; the worker looks for both when none is named.
+        depth_args["depth_channel"] = channel
+
+    mode = str(group["focus_mode"].value())
+    if mode == "point":
+        values = sample_focus_point(group, frames, channel or "depth.Z")
+        for f, v in zip(frames, values):
+            if not (v > 0.0) or v == float("inf"):
+                raise fc.InvalidJob("focus point: no usable depth under the point at frame {} (value {})".format(f, v))
+        focus: fc.Curve = fc.curve_from_samples(frames, values)
+        mode = "distance" if kind == "depth" else "disparity"
+    else:
+        focus = knob_curve(group["focus"], frames)
+    strength = knob_curve(group["strength"], frames)
+
+    aperture = aperture_values(group, fc.load_schema(), frames)
+
+    options_text = str(group["engine_options"].value()).strip()
+    try:
+        options = json.loads(options_text) if options_text else {}
+    except ValueError as err:
+        raise fc.InvalidJob("engine options: not valid JSON ({})".format(err)) from err
+    if not isinstance(options, dict):
+        raise fc.InvalidJob("engine options: expected a JSON object like {\"planes\": 32}")
+
+    compression = str(group["compression"].value())
+    job = fc.make_job(
+        plate.pattern,
+        output,
+        focus,
+        strength,
+        frames=frames,
+        # A scene-linear plate is passed through as it is: no conversion in, none out.
+        input_colorspace=None,
+        focus_mode=mode,
+        engine=str(group["engine"].value()),
+        engine_options=options,
+        device=str(group["device"].value()),
+        aperture=aperture or None,
+        pixel_type=str(group["pixel_type"].value()),
+        compression=None if compression == "input" else compression,
+        **depth_args
+    )
+    if os.path.normcase(os.path.abspath(fc.frame_path(output, frames[0]))) == os.path.normcase(
+            os.path.abspath(fc.frame_path(plate.pattern, frames[0]))):
+        raise fc.InvalidJob("output: {} is the plate itself; choose another output path".format(output))
+    fc.check_job(job)
+    return Plan(job, frames, sources, fc.job_path_for(output))
+
+
+# -- rendering ------------------------------------------------------------------------------------
+class Session:
+    """A running render of one node."""
+
+    def __init__(self, node_name: str) -> None:
+        self.node_name = node_name
+        self.cancel_requested = threading.Event()
+        self.thread: Optional[threading.Thread] = None
+        self.worker: Optional[fc.WorkerProcess] = None
+        self.result: Optional[fc.RenderResult] = None
+        self.error: Optional[BaseException] = None
+        self.finished = threading.Event()
+
+
+_sessions: Dict[str, Session] = {}
+
+
+def session_of(group: nuke.Node) -> Optional[Session]:
+    return _sessions.get(group.fullName())
+
+
+def set_status(group: nuke.Node, text: str) -> None:
+    group["status"].setValue(text)
+
+
+def _node_by_name(name: str) -> Optional[nuke.Node]:
+    return nuke.toNode(name)
+
+
+def on_render() -> None:
+    """The Render button."""
+    group = nuke.thisNode()
+    try:
+        render(group)
+    except Exception as err:  # the artist sees a message, never a traceback dialog
+        fail(group, err)
+
+
+def on_cancel() -> None:
+    """The Cancel button."""
+    group = nuke.thisNode()
+    try:
+        cancel(group)
+    except Exception as err:
+        fail(group, err)
+
+
+def fail(group: nuke.Node, error: BaseException) -> None:
+    text = fc.describe_error(error)
+    if not isinstance(error, fc.ClientError):
+        log.exception("FocusPull: unexpected error", exc_info=error)
+    log.error("%s", text)
+    first_line = text.splitlines()[0]
+    try:
+        set_status(group, "error: " + first_line.replace("FocusPull: ", "", 1))
+    except Exception:  # the node may have been deleted meanwhile
+        pass
+    if nuke.GUI:
+        nuke.message(text)
+
+
+def cancel(group: nuke.Node) -> bool:
+    session = session_of(group)
+    if session is None or session.finished.is_set():
+        set_status(group, "nothing to cancel")
+        return False
+    session.cancel_requested.set()
+    set_status(group, "cancelling...")
+    return True
+
+
+def render(group: nuke.Node, wait: Optional[bool] = None) -> Session:
+    """Render ``group``. In the GUI this returns at once and the render runs on a thread;
+    with ``wait=True`` (default without a GUI) it returns when the render is over."""
+    if not is_focuspull(group):
+        raise fc.ClientError("{} is not a FocusPull node".format(group.name()))
+    running = session_of(group)
+    if running is not None and not running.finished.is_set():
+        raise fc.ClientError("{} is already rendering; Cancel it first".format(group.name()), code="busy")
+    plan = build_plan(group)
+    fc.worker_command()  # fail now, on the node, when no worker is configured
+    set_status(group, "writing the input to EXR..." if any(s.needs_write for s in plan.sources) else "starting...")
+    render_sources(plan.sources, plan.frames)
+    session = Session(group.fullName())
+    _sessions[session.node_name] = session
+    if wait is None:
+        wait = not nuke.GUI
+    if wait:
+        _run(session, plan, threaded=False)
+    else:
+        session.thread = threading.Thread(target=_run, args=(session, plan, True), name="FocusPull " + group.name(), daemon=True)
+        session.thread.start()
+    return session
+
+
+def _run(session: Session, plan: Plan, threaded: bool) -> None:
+    """The render itself; on a thread in the GUI, so every node change is marshalled."""
+
+    def on_main(call: Callable[..., None], *args: Any) -> None:
+        if threaded:
+            nuke.executeInMainThread(call, args=args)
+        else:
+            call(*args)
+
+    task: Any = nuke.ProgressTask("FocusPull {}".format(session.node_name)) if nuke.GUI else None
+
+    def on_event(event: fc.Event) -> None:
+        text = fc.progress_text(event)
+        fraction = fc.progress_fraction(event)
+        if task is not None:
+            task.setMessage(text)
+            if fraction is not None:
+                task.setProgress(int(round(100 * fraction)))
+        else:
+            log.info("%s: %s", session.node_name, text)
+        on_main(_update_status, session.node_name, text)
+
+    def is_cancelled() -> bool:
+        if task is not None and task.isCancelled():
+            session.cancel_requested.set()
+        return session.cancel_requested.is_set()
+
+    def on_start(worker: fc.WorkerProcess) -> None:
+        session.worker = worker
+
+    try:
+        result = fc.run_job(plan.job, plan.job_path, on_event=on_event, is_cancelled=is_cancelled, on_start=on_start,
+                            on_log=lambda line: log.debug("worker: %s", line),
+                            host_prefixes=[os.path.dirname(getattr(nuke, "EXE_PATH", "") or "")])
+        session.result = result
+        on_main(_show_result, session.node_name, plan, result)
+    except Exception as err:
+        session.error = err
+        on_main(_report_failure, session.node_name, err)
+    finally:
+        if task is not None:
+            task.setProgress(100)
+            del task
+        on_main(_finish, session)
+
+
+def _finish(session: Session) -> None:
+    session.finished.set()
+
+
+def _update_status(node_name: str, text: str) -> None:
+    group = _node_by_name(node_name)
+    if group is not None:
+        set_status(group, text)
+
+
+def _report_failure(node_name: str, error: BaseException) -> None:
+    group = _node_by_name(node_name)
+    if group is None:
+        log.error("%s", fc.describe_error(error))
+        return
+    if isinstance(error, fc.RenderCancelled):
+        set_status(group, "cancelled: " + error.message)
+        return
+    fail(group, error)
+
+
+def _show_result(node_name: str, plan: Plan, result: fc.RenderResult) -> None:
+    """Point the internal Read at the output so everything downstream sees it (main thread)."""
+    group = _node_by_name(node_name)
+    if group is None:
+        return
+    show_output(group, result.output_pattern, plan.frames, plan.plate.colorspace, plan.plate.raw)
+    set_status(group, "rendered {} frame(s) to {} in {:.1f}s".format(result.frames_done, result.output_pattern,
+                                                                      result.seconds))
+
+
+def show_output(group: nuke.Node, pattern: str, frames: List[int], colorspace: Optional[str], raw: bool) -> None:
+    read = inner(group, INNER_READ)
+    read["file"].setValue(fc.to_hash_pattern(pattern))
+    first, last = min(frames), max(frames)
+    for name, value in (("first", first), ("last", last), ("origfirst", first), ("origlast", last)):
+        knob = read.knob(name)
+        if knob is not None:
+            knob.setValue(value)
+    if colorspace:
+        try:
+            read["colorspace"].setValue(colorspace)
+        except (ValueError, TypeError):
+            log.warning("%s: colour space %r is unknown here; check the Read", group.name(), colorspace)
+    read["raw"].setValue(bool(raw))
+    if len(frames) != last - first + 1:
+        read["on_error"].setValue("nearest frame")  # a stepped range leaves gaps
+    reload_button = getattr(read.knob("reload"), "execute", None)
+    if callable(reload_button):
+        reload_button()
+    inner(group, INNER_SWITCH)["which"].setValue(1)
+
+
+def show_input(group: nuke.Node) -> None:
+    """Show the plate again (the result stays on disk)."""
+    inner(group, INNER_SWITCH)["which"].setValue(0)

@@ -1,0 +1,22 @@
+"""Scripts > Comp > FocusPull > FocusPull Cancel: stop the running FocusPull render."""
+
+import os
+import sys
+
+PLUGIN_DIR = None  # set by focuspull install
+
+
+def _library_dirs():
+    here = os.path.dirname(os.path.abspath(globals().get("__file__", "") or "."))
+    for folder in (PLUGIN_DIR, os.environ.get("FOCUSPULL_PLUGIN_DIR"), here, os.path.join(here, os.pardir, "common")):
+        if folder and os.path.isdir(folder):
+            yield os.path.abspath(folder)
+
+
+for _folder in _library_dirs():
+    if _folder not in sys.path:
+        sys.path.insert(0, _folder)
+
+import focuspull_fusion  # noqa: E402
+
+focuspull_fusion.main(globals(), cancel=True)

@@ -1,0 +1,1 @@
+"""Fakes of the host APIs (nuke, Fusion) and of the worker, for plugin tests."""

@@ -1,0 +1,73 @@
+"""Tiny synthetic scenes and measurements for the physical engine's tests."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from focuspull.aperture import ApertureSpec
+from focuspull.engines.base import EngineInput, EngineOutput
+from focuspull.engines.physical import PhysicalEngine, PhysicalOptions
+
+
+def render(
+    rgba: torch.Tensor,
+    disparity: torch.Tensor,
+    focus: float | list[float],
+    strength: float | list[float],
+    options: PhysicalOptions | None = None,
+    aperture: ApertureSpec | None = None,
+    extra: dict[str, torch.Tensor] | None = None,
+) -> EngineOutput:
+    """Render (C,H,W)/(1,H,W) or batched (T,C,H,W)/(T,1,H,W) inputs."""
+    if rgba.ndim == 3:
+        rgba, disparity = rgba[None], disparity[None]
+    frames = rgba.shape[0]
+    focus_t = torch.as_tensor(focus if isinstance(focus, list) else [focus] * frames, dtype=torch.float32)
+    strength_t = torch.as_tensor(strength if isinstance(strength, list) else [strength] * frames, dtype=torch.float32)
+    engine = PhysicalEngine(options or PhysicalOptions(), aperture or ApertureSpec(), torch.device("cpu"))
+    return engine.render(EngineInput(rgba, disparity, focus_t, strength_t, extra=extra or {}))
+
+
+def point_light(height: int, width: int, y: int, x: int, value: float = 50.0, disparity: float = 0.6) -> tuple[torch.Tensor, torch.Tensor]:
+    """A single HDR pixel on a black surface, everything at one disparity."""
+    rgb = torch.zeros(3, height, width)
+    rgb[:, y, x] = value
+    return rgb, torch.full((1, height, width), disparity)
+
+
+def texture(height: int, width: int, seed: int = 0) -> torch.Tensor:
+    """Seeded random colour texture in 0.05..2 (some values above 1 on purpose)."""
+    g = torch.Generator().manual_seed(seed)
+    return 0.05 + 1.95 * torch.rand(3, height, width, generator=g)
+
+
+def footprint_radius(image: torch.Tensor, cy: float, cx: float) -> float:
+    """Radius of a disk footprint from its second moment, sqrt(2 <d^2>), pixel area removed."""
+    m = image.sum(dim=0) if image.ndim == 3 else image
+    h, w = m.shape
+    yy, xx = torch.meshgrid(torch.arange(h, dtype=torch.float64), torch.arange(w, dtype=torch.float64), indexing="ij")
+    m = m.to(torch.float64)
+    d2 = (yy - cy) ** 2 + (xx - cx) ** 2
+    second = float((m * d2).sum() / m.sum())
+    # a pixel of a uniform disk is a unit square, not a point: it adds 1/6 to <d^2>
+    return math.sqrt(max(2 * (second - 1.0 / 6.0), 0.0))
+
+
+def moments(image: torch.Tensor) -> dict[str, float]:
+    """Centroid, principal axes (as standard deviations) and orientation of a footprint."""
+    m = (image.sum(dim=0) if image.ndim == 3 else image).to(torch.float64)
+    h, w = m.shape
+    yy, xx = torch.meshgrid(torch.arange(h, dtype=torch.float64), torch.arange(w, dtype=torch.float64), indexing="ij")
+    total = m.sum()
+    cy, cx = float((m * yy).sum() / total), float((m * xx).sum() / total)
+    syy = float((m * (yy - cy) ** 2).sum() / total)
+    sxx = float((m * (xx - cx) ** 2).sum() / total)
+    sxy = float((m * (yy - cy) * (xx - cx)).sum() / total)
+    return {"cy": cy, "cx": cx, "sxx": sxx, "syy": syy, "sxy": sxy}
+
+
+def disk_mask(height: int, width: int, cy: float, cx: float, radius: float) -> torch.Tensor:
+    yy, xx = torch.meshgrid(torch.arange(height, dtype=torch.float32), torch.arange(width, dtype=torch.float32), indexing="ij")
+    return ((yy - cy) ** 2 + (xx - cx) ** 2) <= radius**2

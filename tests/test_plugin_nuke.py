@@ -1,0 +1,361 @@
+"""The Nuke node against a fake ``nuke`` module and a fake (or the real) worker."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from fakes.paths import COMMON, NUKE_DIR, add_plugin_paths, fake_worker_command
+
+add_plugin_paths()
+
+
+@pytest.fixture
+def nk(tmp_path, monkeypatch):
+    """(fake nuke, focuspull_nuke) with an empty script and no worker configured."""
+    from fakes import nuke as fake
+
+    fake.reset()
+    monkeypatch.setitem(sys.modules, "nuke", fake)
+    monkeypatch.setenv("FOCUSPULL_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.delenv("FOCUSPULL_WORKER_PYTHON", raising=False)
+    sys.modules.pop("focuspull_nuke", None)
+    plugin = importlib.import_module("focuspull_nuke")
+    yield fake, plugin
+    sys.modules.pop("focuspull_nuke", None)
+    fake.reset()
+
+
+def use_fake_worker(tmp_path: Path, monkeypatch, mode: str = "ok") -> Path:
+    config = tmp_path / "config"
+    config.mkdir(exist_ok=True)
+    (config / "worker.json").write_text(json.dumps({"command": fake_worker_command()}))
+    monkeypatch.setenv("FAKE_WORKER_MODE", mode)
+    record = tmp_path / "record.json"
+    monkeypatch.setenv("FAKE_WORKER_RECORD", str(record))
+    return record
+
+
+def plate_read(fake, tmp_path: Path, colorspace: str = "scene_linear", first: int = 1001, last: int = 1003):
+    read = fake.nodes.Read(file=str(tmp_path / "plate" / "plate.####.exr"), first=first, last=last,
+                           origfirst=first, origlast=last)
+    read["colorspace"].setValue(colorspace)
+    return read
+
+
+def make_node(fake, plugin, read, tmp_path: Path):
+    node = plugin.build_group()
+    node.setInput(0, read)
+    node["output"].setValue(str(tmp_path / "out" / "refocus.####.exr"))
+    return node
+
+
+# -- init.py / menu.py ---------------------------------------------------------------
+def test_init_adds_common_and_menu_adds_a_node_command(nk, tmp_path):
+    fake, plugin = nk
+    fake.pluginAddPath(str(NUKE_DIR), addToSysPath=False)
+    exec(compile((NUKE_DIR / "init.py").read_text(), "init.py", "exec"), {"__name__": "__main__"})
+    assert str(COMMON) in [os.path.normpath(p) for p in fake.pluginPath()]
+    assert fake.menus == {}  # init.py is headless-safe: no UI
+    exec(compile((NUKE_DIR / "menu.py").read_text(), "menu.py", "exec"), {"__name__": "__main__"})
+    item = fake.menu("Nodes").findItem("FocusPull/FocusPull")
+    assert item is not None
+    read = plate_read(fake, tmp_path)
+    read.setSelected(True)
+    item.invoke()
+    node = fake.selectedNodes()[-1]
+    assert plugin.is_focuspull(node) and node.input(0) is read and not read.isSelected()
+
+
+def test_node_layout(nk):
+    fake, plugin = nk
+    node = plugin.build_group()
+    names = [k.name() for k in node.allKnobs()]
+    for name in ("engine", "device", "depth_channel", "depth_kind", "focus_mode", "focus", "focus_point",
+                 "strength", "aperture_shape", "output", "pixel_type", "frames", "render", "cancel", "status"):
+        assert name in names, name
+    assert names.index("render") < names.index("cancel") < names.index("status")
+    from focuspull.aperture import APERTURE_SHAPES
+
+    assert node["aperture_shape"].values() == list(APERTURE_SHAPES)  # what the core offers, via the schema
+    assert [n.Class() for n in node.nodes()].count("Input") == 2 and node.maxInputs() == 2
+    assert node.node(plugin.PLATE_WRITE)["disable"].value() is True
+
+
+def test_more_actions_can_join_the_button_row(nk):
+    fake, plugin = nk
+    old = plugin.build_group()
+    plugin.register_action("submit_farm", "Submit to farm", "pass", after="render")
+    try:
+        new = plugin.build_group()
+        names = [k.name() for k in new.allKnobs()]
+        assert names.index("render") < names.index("submit_farm") < names.index("cancel")
+        plugin.ensure_actions(old)  # nodes from older scripts get the new button too
+        assert old.knob("submit_farm") is not None
+    finally:
+        plugin.ACTIONS[:] = [a for a in plugin.ACTIONS if a.name != "submit_farm"]
+
+
+# -- the job -------------------------------------------------------------------------------------
+def test_animated_knobs_become_dense_per_frame_values(nk, tmp_path):
+    from focuspull.job import Job
+
+    fake, plugin = nk
+    read = plate_read(fake, tmp_path, first=1001, last=1005)
+    node = make_node(fake, plugin, read, tmp_path)
+    focus = node["focus"]
+    focus.setValueAt(2.0, 1001)
+    focus.setValueAt(6.0, 1005)
+    focus.animation(0).changeInterpolation(focus.animation(0).keys(), fake.LINEAR)
+    strength = node["strength"]
+    for frame, value in ((1001, 0.0), (1003, 12.0), (1005, 4.0)):  # Nuke's default: smooth keys
+        strength.setValueAt(value, frame)
+    node["engine"].setValue("neural")
+    node["device"].setValue("cpu")
+    node["engine_options"].setValue('{"steps": 1}')
+
+    plan = plugin.build_plan(node)
+    job = plan.job
+    frames = [1001, 1002, 1003, 1004, 1005]
+    assert job["input"] == {"pattern": str(tmp_path / "plate" / "plate.####.exr"), "frames": "1001-1005"}
+    assert job["focus"]["value"] == {"frames": frames, "values": [2.0, 3.0, 4.0, 5.0, 6.0]}
+    expected_strength = [strength.getValueAt(f) for f in frames]
+    assert job["strength"]["value"] == {"frames": frames, "values": expected_strength}
+    assert expected_strength[0] == 0.0 and expected_strength[2] == 12.0 and 0.0 < expected_strength[1] < 12.0
+    assert job["engine"] == {"name": "neural", "options": {"steps": 1}, "device": "cpu"}
+    assert job["depth"] == {"source": "channel", "kind": "depth"}
+    assert plan.sources[0].needs_write is None  # a scene-linear EXR Read is used as it is
+
+    parsed = Job.from_dict(job)  # the core reads the same values back at every frame
+    assert parsed.strength.value.evaluate(frames) == pytest.approx(expected_strength)
+    assert parsed.focus_mode == "distance"
+
+
+def test_constant_knobs_are_sent_as_numbers(nk, tmp_path):
+    fake, plugin = nk
+    node = make_node(fake, plugin, plate_read(fake, tmp_path), tmp_path)
+    node["focus"].setValue(3.5)
+    node["frames"].setValue("1001-1003x2")
+    job = plugin.build_plan(node).job
+    assert job["focus"]["value"] == 3.5 and job["strength"]["value"] == 10.0
+    assert job["input"]["frames"] == "1001,1003"
+
+
+def test_depth_input_and_disparity_convention(nk, tmp_path):
+    fake, plugin = nk
+    node = make_node(fake, plugin, plate_read(fake, tmp_path), tmp_path)
+    depth = fake.nodes.Read(file=str(tmp_path / "depth" / "disp.%04d.exr"), first=1001, last=1003)
+    depth["raw"].setValue(True)
+    node.setInput(1, depth)
+    node["depth_kind"].setValue("disparity")
+    node["depth_channel"].setValue("disparity.x")
+    job = plugin.build_plan(node).job
+    assert job["depth"] == {"source": "sequence", "kind": "disparity", "channel": "disparity.x",
+                            "pattern": str(tmp_path / "depth" / "disp.####.exr")}
+
+
+def test_non_linear_input_goes_through_the_internal_write(nk, tmp_path):
+    fake, plugin = nk
+    read = plate_read(fake, tmp_path, colorspace="sRGB")
+    node = make_node(fake, plugin, read, tmp_path)
+    plan = plugin.build_plan(node)
+    plate = plan.sources[0]
+    write = node.node(plugin.PLATE_WRITE)
+    assert plate.needs_write is write
+    assert plan.job["input"]["pattern"] == plate.pattern == write["file"].value()
+    assert plate.pattern.startswith(str(tmp_path / "out" / "_focuspull_input"))
+    assert write["file_type"].value() == "exr" and write["colorspace"].value() == "scene_linear"
+    assert write["channels"].value() == "all"  # depth.Z travels with the plate
+
+    rendered = []
+
+    def hook(w, frame):
+        assert w["disable"].value() is False
+        rendered.append((w.name(), frame))
+
+    fake.render_hook = hook
+    plugin.render_sources(plan.sources, [1001, 1002, 1003, 1007])
+    assert rendered == [(plugin.PLATE_WRITE, f) for f in (1001, 1002, 1003, 1007)]
+    assert write["disable"].value() is True
+
+
+@pytest.mark.parametrize("colorspace, linear", [("default (scene_linear)", True), ("ACES - ACEScg", True),
+                                                ("linear", True), ("sRGB", False), ("ACES - ACEScct", False),
+                                                ("Linear Rec.709 (sRGB)", True), ("Cineon", False)])
+def test_scene_linear_names(nk, colorspace, linear):
+    assert nk[1].is_scene_linear(colorspace) is linear
+
+
+def test_focus_point_samples_depth_under_the_point_each_frame(nk, tmp_path):
+    fake, plugin = nk
+    read = plate_read(fake, tmp_path)
+    read.channel_list = ["rgba.red", "rgba.green", "rgba.blue", "rgba.alpha", "depth.Z"]
+    # depth grows to the right and with time: z = 1 + x/10 + (frame - 1001)
+    read.sampler = lambda channel, x, y, frame: 1.0 + x / 10.0 + (frame - 1001) if channel == "depth.Z" else 0.5
+    node = make_node(fake, plugin, read, tmp_path)
+    node["focus_mode"].setValue("point")
+    point = node["focus_point"]
+    point.setValueAt(10.0, 1001, 0)
+    point.setValueAt(30.0, 1003, 0)
+    point.animation(0).changeInterpolation(point.animation(0).keys(), fake.LINEAR)
+    job = plugin.build_plan(node).job
+    assert job["focus"] == {"value": {"frames": [1001, 1002, 1003], "values": [2.0, 4.0, 6.0]}, "mode": "distance"}
+
+
+def test_bad_settings_are_reported_on_the_node(nk, tmp_path):
+    fake, plugin = nk
+    node = make_node(fake, plugin, plate_read(fake, tmp_path), tmp_path)
+    node["engine_options"].setValue("{planes: 3")
+    with fake.this_node(node):
+        plugin.on_render()
+    assert node["status"].value().startswith("error: engine options: not valid JSON")
+    assert "[invalid_job]" in fake.messages[-1]
+    node.setInput(0, None)
+    with fake.this_node(node):
+        plugin.on_render()
+    assert "connect a plate" in node["status"].value()
+
+
+def test_render_without_a_configured_worker_says_how_to_fix_it(nk, tmp_path):
+    fake, plugin = nk
+    node = make_node(fake, plugin, plate_read(fake, tmp_path), tmp_path)
+    node["render"].execute()
+    assert "[worker_not_configured]" in fake.messages[-1]
+    assert "focuspull install nuke" in fake.messages[-1]
+    assert not fake.progress_tasks
+
+
+# -- rendering with the fake worker -------------------------------------------------------
+def test_render_in_the_gui_runs_on_a_thread_and_shows_the_result(nk, tmp_path, monkeypatch):
+    fake, plugin = nk
+    record = use_fake_worker(tmp_path, monkeypatch)
+    read = plate_read(fake, tmp_path, colorspace="ACES - ACEScg")
+    node = make_node(fake, plugin, read, tmp_path)
+    node["render"].execute()
+    session = plugin.session_of(node)
+    assert session is not None and session.thread is not None
+    assert fake.run_until(session.finished.is_set, timeout=30)
+    assert session.error is None, session.error
+    task = fake.progress_tasks[-1]
+    assert task.thread is session.thread  # the progress bar belongs to the render thread
+    assert task.progress[-1] == 100 and any("frame 1002 (2/3)" in m for m in task.message_log)
+    result = node.node(plugin.INNER_READ)
+    assert result["file"].value() == str(tmp_path / "out" / "refocus.####.exr")
+    assert (result["first"].value(), result["last"].value()) == (1001, 1003)
+    assert result["colorspace"].value() == "ACES - ACEScg"  # rendered in the plate's own space
+    assert node.node(plugin.INNER_SWITCH)["which"].value() == 1
+    assert node["status"].value().startswith("rendered 3 frame(s)")
+    sent = json.loads(record.read_text())["job"]
+    assert sent == json.loads((tmp_path / "out" / "refocus.job.json").read_text())
+
+
+def test_worker_failure_reaches_the_artist_as_a_message(nk, tmp_path, monkeypatch):
+    fake, plugin = nk
+    use_fake_worker(tmp_path, monkeypatch, mode="error")
+    node = make_node(fake, plugin, plate_read(fake, tmp_path), tmp_path)
+    session = plugin.render(node)
+    assert fake.run_until(session.finished.is_set, timeout=30)
+    assert node["status"].value() == "error: plate.1002.exr is missing [missing_frames]"
+    assert "every input frame exists" in fake.messages[-1]
+    assert node.node(plugin.INNER_SWITCH)["which"].value() == 0  # still showing the plate
+
+
+def test_cancel_button_stops_the_worker(nk, tmp_path, monkeypatch):
+    fake, plugin = nk
+    use_fake_worker(tmp_path, monkeypatch, mode="hang")
+    monkeypatch.setenv("FAKE_WORKER_PIDS", str(tmp_path / "pids.json"))
+    node = make_node(fake, plugin, plate_read(fake, tmp_path), tmp_path)
+    session = plugin.render(node)
+    assert fake.run_until(lambda: node["status"].value().startswith("frame"), timeout=30)
+    node["cancel"].execute()
+    assert fake.run_until(session.finished.is_set, timeout=30)
+    assert node["status"].value().startswith("cancelled: render cancelled after 1 of 3")
+    assert not any("uncaught" in m for m in fake.messages)
+    child = json.loads((tmp_path / "pids.json").read_text())["child"]
+    assert not _alive(child)
+
+
+def test_progress_task_cancel_also_stops_it(nk, tmp_path, monkeypatch):
+    fake, plugin = nk
+    use_fake_worker(tmp_path, monkeypatch, mode="hang")
+    monkeypatch.setenv("FAKE_WORKER_PIDS", str(tmp_path / "pids.json"))
+    node = make_node(fake, plugin, plate_read(fake, tmp_path), tmp_path)
+    session = plugin.render(node)
+    assert fake.run_until(lambda: bool(fake.progress_tasks) and bool(fake.progress_tasks[-1].message_log), timeout=30)
+    fake.progress_tasks[-1].request_cancel()
+    assert fake.run_until(session.finished.is_set, timeout=30)
+    assert node["status"].value().startswith("cancelled")
+
+
+def test_headless_render_blocks_and_needs_no_event_loop(nk, tmp_path, monkeypatch):
+    fake, plugin = nk
+    use_fake_worker(tmp_path, monkeypatch)
+    fake.GUI = False
+    node = make_node(fake, plugin, plate_read(fake, tmp_path), tmp_path)
+    session = plugin.render(node)
+    assert session.finished.is_set() and session.thread is None and not fake.progress_tasks
+    assert node.node(plugin.INNER_SWITCH)["which"].value() == 1
+
+
+def _alive(pid: int) -> bool:
+    import time
+
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().split()[2] == "Z":
+                    return False
+        except OSError:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+# -- end to end: the real worker ---------------------------------------------------------------
+def test_end_to_end_with_the_real_worker(nk, tmp_path, monkeypatch, write_exr):
+    """A 32x48 RGBA+Z plate whose depth equals the focus distance comes back unchanged."""
+    np = pytest.importorskip("numpy")
+    import OpenImageIO as oiio
+
+    fake, plugin = nk
+    monkeypatch.setenv("FOCUSPULL_WORKER_PYTHON", sys.executable)
+    rng = np.random.default_rng(3)
+    frames = (1001, 1002, 1003)
+    plates = {}
+    (tmp_path / "plate").mkdir()
+    for f in frames:
+        rgba = rng.uniform(0.0, 2.0, size=(48, 32, 4)).astype(np.float32)
+        z = np.full((48, 32, 1), 2.0, np.float32)
+        plates[f] = rgba
+        write_exr(tmp_path / "plate" / f"plate.{f}.exr", np.concatenate([rgba, z], axis=2), ("R", "G", "B", "A", "Z"))
+    read = plate_read(fake, tmp_path)
+    node = make_node(fake, plugin, read, tmp_path)
+    node["focus"].setValue(2.0)
+    node["strength"].setValue(20.0)
+    node["device"].setValue("cpu")
+    node["pixel_type"].setValue("float")
+    session = plugin.render(node)
+    assert fake.run_until(session.finished.is_set, timeout=240), "worker did not finish"
+    assert session.error is None, fake.messages
+    result = node.node(plugin.INNER_READ)
+    pattern = result["file"].value()
+    assert pattern == str(tmp_path / "out" / "refocus.####.exr")
+    for f in frames:
+        image = oiio.ImageBuf(str(tmp_path / "out" / f"refocus.{f}.exr"))
+        assert image.spec().width == 32 and image.spec().height == 48
+        pixels = image.get_pixels(oiio.FLOAT)
+        names = list(image.spec().channelnames)
+        rgba = pixels[:, :, [names.index(c) for c in ("R", "G", "B", "A")]]
+        np.testing.assert_allclose(rgba, plates[f], atol=1e-4)  # everything is on the focal plane
+    assert (result["first"].value(), result["last"].value()) == (1001, 1003)
+    assert node["status"].value().startswith("rendered 3 frame(s)")

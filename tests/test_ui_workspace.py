@@ -1,0 +1,418 @@
+"""The workspace on the offscreen Qt platform, on a tiny procedural demo plate.
+
+Each test states its known answer: the viewer's pixels are the display
+transform of the plate file, a click keys the median depth under the cursor,
+timeline edits change the job and undo restores it, the preview renders on
+another thread while the GUI keeps running, a render writes every frame.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before Qt is imported
+
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("PySide6")
+pytest.importorskip("pytestqt")
+
+from PySide6 import QtCore, QtGui  # noqa: E402
+from PySide6.QtTest import QTest  # noqa: E402
+
+from focuspull.color import ColorConfig  # noqa: E402
+from focuspull.demo import DemoShot, demo_job, write_plate  # noqa: E402
+from focuspull.io import SequencePattern, read_image  # noqa: E402
+from focuspull.job import Job  # noqa: E402
+
+FIRST = 1001
+SHOT = DemoShot(width_px=96, height_px=64, first_frame=FIRST, num_frames=4)
+# Plate pixels (x, y) on known surfaces of the demo at 96x64 (see focuspull.demo):
+POST = (74.5, 32.5)  # the near post, z = 2 (x = (0.55 + 1) / 2 * 96)
+WALL = (6.5, 6.5)  # the far wall, z = 20
+
+
+@pytest.fixture(scope="module")
+def plate(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return write_plate(SHOT, tmp_path_factory.mktemp("demo") / "plate")
+
+
+@pytest.fixture
+def window(qtbot, plate, tmp_path):
+    from focuspull.ui import FocusPullWindow
+
+    win = FocusPullWindow()
+    qtbot.addWidget(win)
+    win.resize(900, 640)
+    win.show()
+    qtbot.waitExposed(win)
+    assert win.workspace.open_pattern(plate, output=str(tmp_path / "out" / "refocus.####.exr")), win.workspace.status.text()
+    return win
+
+
+def expected_display(path: str) -> np.ndarray:
+    """The plate file through the config's default display/view, as 8 bits (computed here, not by the UI)."""
+    image = read_image(path)
+    rgb = image.pixels[..., [image.channels.index(c) for c in "RGB"]]
+    shown = ColorConfig.load().display_view(rgb)
+    return (np.clip(shown, 0, 1) * 255 + 0.5).astype(int)
+
+
+def view_pixel(grab: QtGui.QImage, view, x: float, y: float, offset: QtCore.QPoint = QtCore.QPoint()) -> tuple:
+    p = view.image_to_widget(x, y)
+    c = grab.pixelColor(int(p.x()) + offset.x(), int(p.y()) + offset.y())
+    return c.red(), c.green(), c.blue()
+
+
+POINTS = [(6.5, 6.5), (74.5, 32.5), (30.5, 30.5), (48.5, 58.5), (90.5, 3.5)]
+
+
+def test_window_shows_the_display_transformed_plate(window, plate):
+    ws = window.workspace
+    ws.set_frame(FIRST + 1)
+    expected = expected_display(SequencePattern.parse(plate).path(FIRST + 1))
+    colours = {tuple(expected[int(y), int(x)]) for x, y in POINTS}
+    assert len(colours) >= 4  # the points sample different surfaces, so a blank view cannot pass
+    grab = ws.view.grab().toImage()
+    for x, y in POINTS:
+        got = view_pixel(grab, ws.view, x, y)
+        assert np.abs(np.subtract(got, expected[int(y), int(x)])).max() <= 2, (x, y, got)
+
+
+def test_exposure_brightens_by_the_display_transform_of_twice_the_light(window, plate):
+    ws = window.workspace
+    ws.set_exposure(1.0)
+    image = read_image(SequencePattern.parse(plate).path(FIRST))
+    rgb = image.pixels[..., [image.channels.index(c) for c in "RGB"]] * 2.0
+    expected = (np.clip(ColorConfig.load().display_view(rgb), 0, 1) * 255 + 0.5).astype(int)
+    grab = ws.view.grab().toImage()
+    x, y = 30.5, 30.5
+    assert np.abs(np.subtract(view_pixel(grab, ws.view, x, y), expected[int(y), int(x)])).max() <= 2
+
+
+def test_screenshot_png_shows_the_plate(window, plate, tmp_path):
+    from focuspull.ui import save_screenshot
+
+    ws = window.workspace
+    ws.set_frame(FIRST + 2)
+    png = save_screenshot(window, tmp_path / "shot.png")
+    grab = QtGui.QImage(png)
+    assert (grab.width(), grab.height()) == (window.width(), window.height())
+    offset = ws.view.mapTo(window, QtCore.QPoint(0, 0))
+    expected = expected_display(SequencePattern.parse(plate).path(FIRST + 2))
+    for x, y in POINTS:
+        got = view_pixel(grab, ws.view, x, y, offset)
+        assert np.abs(np.subtract(got, expected[int(y), int(x)])).max() <= 2, (x, y, got)
+
+
+def test_cli_screenshot_matches_the_window(qtbot, plate, tmp_path):
+    from focuspull.cli import main as cli_main
+    from focuspull.ui import FocusPullWindow
+
+    png = tmp_path / "cli.png"
+    out = str(tmp_path / "out" / "r.####.exr")
+    assert cli_main(["ui", plate, "-o", out, "--screenshot", str(png), "--frame", str(FIRST + 3), "--size", "800x600"]) == 0
+    grab = QtGui.QImage(str(png))
+    assert (grab.width(), grab.height()) == (800, 600)
+    win = FocusPullWindow()
+    qtbot.addWidget(win)
+    win.resize(800, 600)
+    win.show()
+    assert win.workspace.open_pattern(plate, output=out)
+    win.workspace.set_frame(FIRST + 3)
+    view = win.workspace.view
+    offset = view.mapTo(win, QtCore.QPoint(0, 0))
+    expected = expected_display(SequencePattern.parse(plate).path(FIRST + 3))
+    for x, y in POINTS:
+        got = view_pixel(grab, view, x, y, offset)
+        assert np.abs(np.subtract(got, expected[int(y), int(x)])).max() <= 2, (x, y, got)
+
+
+def _click(view, x: float, y: float) -> None:
+    QTest.mouseClick(view, QtCore.Qt.MouseButton.LeftButton, QtCore.Qt.KeyboardModifier.NoModifier,
+                     view.image_to_widget(x, y).toPoint())
+
+
+def _median_distance(plate: str, frame: int, x: float, y: float, r: int = 4) -> float:
+    z = read_image(SequencePattern.parse(plate).path(frame)).channel("Z")
+    col, row = int(x), int(y)
+    window = 1.0 / z[max(row - r, 0) : row + r + 1, max(col - r, 0) : col + r + 1]
+    return float(1.0 / np.median(window))
+
+
+def test_two_clicks_on_two_frames_make_a_focus_pull(window, plate):
+    ws = window.workspace
+    assert ws.job.focus_mode == "distance"
+    ws.set_frame(FIRST)
+    _click(ws.view, *POST)
+    keys = ws.job.focus.value.keys
+    assert [(k.frame, round(k.value, 6)) for k in keys] == [(FIRST, round(_median_distance(plate, FIRST, *POST), 6))]
+    assert keys[0].value == pytest.approx(SHOT.near_distance, rel=1e-3)  # the post
+    ws.set_frame(FIRST + 3)
+    _click(ws.view, *WALL)
+    keys = ws.job.focus.value.keys
+    assert [k.frame for k in keys] == [FIRST, FIRST + 3]
+    assert keys[1].value == pytest.approx(SHOT.far_distance, rel=1e-3)  # the wall
+    # the shot's per-frame focus follows: d_f = 1/S at the keys, eased in between
+    d_f = ws.shot.focus_disparity
+    assert d_f[0] == pytest.approx(1 / SHOT.near_distance, rel=1e-3)
+    assert d_f[3] == pytest.approx(1 / SHOT.far_distance, rel=1e-3)
+    assert SHOT.near_distance < ws.job.focus.value(FIRST + 1) < ws.job.focus.value(FIRST + 2) < SHOT.far_distance
+    # one undo step per click
+    ws.document.undo_stack.undo()
+    assert [k.frame for k in ws.job.focus.value.keys] == [FIRST]
+
+
+def test_click_in_disparity_mode_keys_the_disparity(qtbot, plate, tmp_path):
+    from focuspull.ui import FocusPullWindow
+
+    win = FocusPullWindow()
+    qtbot.addWidget(win)
+    win.resize(900, 640)
+    win.show()
+    ws = win.workspace
+    # The Z values read as a disparity map: the key is the median value itself, not its inverse.
+    assert ws.open_pattern(plate, depth_kind="disparity", output=str(tmp_path / "o" / "r.####.exr"))
+    assert ws.job.focus_mode == "disparity"
+    _click(ws.view, *WALL)
+    z = read_image(SequencePattern.parse(plate).path(FIRST)).channel("Z")
+    expected = float(np.median(z[2:11, 2:11]))
+    assert ws.job.focus.value.keys[0].value == pytest.approx(expected, rel=1e-6)
+    assert expected == pytest.approx(SHOT.far_distance)
+
+
+def test_timeline_edits_change_the_job_and_undo_restores_it(window, qtbot):
+    ws = window.workspace
+    tl = ws.timeline
+    ws.set_frame(FIRST)
+    ws.focus_at(*POST)
+    ws.set_frame(FIRST + 3)
+    ws.focus_at(*WALL)
+    before = ws.job
+    stack = ws.document.undo_stack
+    depth_before = stack.index()
+
+    # drag the key at the last frame one frame left, keeping its height
+    start = tl.key_position(FIRST + 3).toPoint()
+    target = QtCore.QPoint(int(tl.frame_to_x(FIRST + 2)), start.y())
+    QTest.mousePress(tl, QtCore.Qt.MouseButton.LeftButton, QtCore.Qt.KeyboardModifier.NoModifier, start)
+    QTest.mouseMove(tl, QtCore.QPoint((start.x() + target.x()) // 2, start.y()))
+    QTest.mouseMove(tl, target)
+    QTest.mouseRelease(tl, QtCore.Qt.MouseButton.LeftButton, QtCore.Qt.KeyboardModifier.NoModifier, target)
+    keys = ws.job.focus.value.keys
+    assert [k.frame for k in keys] == [FIRST, FIRST + 2]
+    lo, hi = tl._range
+    assert keys[1].value == pytest.approx(before.focus.value.keys[1].value, abs=(hi - lo) / tl.plot_rect().height() * 1.5)
+
+    # interpolation from the key's menu: constant holds the first key's value up to the next key
+    menu = tl.build_key_menu(float(FIRST))
+    [constant] = [a for a in menu.actions() if a.text() == "Constant"]
+    constant.trigger()
+    assert ws.job.focus.value.keys[0].interpolation == "constant"
+    assert ws.job.focus.value(FIRST + 1.5) == pytest.approx(ws.job.focus.value.keys[0].value)
+
+    # double-click adds a key at the frame under the cursor
+    pos = QtCore.QPoint(int(tl.frame_to_x(FIRST + 1)), int(tl.value_to_y(10.0)))
+    QTest.mouseDClick(tl, QtCore.Qt.MouseButton.LeftButton, QtCore.Qt.KeyboardModifier.NoModifier, pos)
+    keys = ws.job.focus.value.keys
+    assert [k.frame for k in keys] == [FIRST, FIRST + 1, FIRST + 2]
+    assert keys[1].value == pytest.approx(10.0, rel=0.05)
+
+    # Delete removes the selected key
+    tl.setFocus()
+    tl.select_key(float(FIRST + 1))
+    QTest.keyClick(tl, QtCore.Qt.Key.Key_Delete)
+    assert [k.frame for k in ws.job.focus.value.keys] == [FIRST, FIRST + 2]
+
+    # the strength curve is keyed through the value box at the current frame
+    ws.set_active_curve("strength")
+    ws.set_frame(FIRST + 1)
+    ws.value_spin.setValue(12.5)
+    assert ws.job.strength.value(FIRST + 1) == pytest.approx(12.5)
+    assert ws.shot.strength_px[1] == pytest.approx(12.5)
+    after = ws.job
+
+    while stack.index() > depth_before:
+        stack.undo()
+    assert ws.job == before
+    assert ws.shot.focus_disparity == pytest.approx([1 / v for v in before.focus.value.evaluate(ws.shot.frames)])
+    while stack.canRedo():
+        stack.redo()
+    assert ws.job == after
+
+
+def test_invalid_edit_is_refused_and_not_recorded(window):
+    ws = window.workspace
+    depth = ws.document.undo_stack.count()
+    job = ws.job
+    ws.set_frame(FIRST)
+    ws.value_spin.setValue(0.0)  # a focus distance of 0 cannot render
+    assert ws.job == job
+    assert ws.document.undo_stack.count() == depth
+    assert "must be > 0" in ws.status.text()
+
+
+class SlowEngine:
+    """The real engine, made slow, recording the thread it renders on."""
+
+    def __init__(self, engine, delay_s: float) -> None:
+        self.engine, self.delay_s = engine, delay_s
+        self.device = engine.device
+        self.threads: list[int] = []
+
+    def render(self, batch):
+        self.threads.append(threading.get_ident())
+        time.sleep(self.delay_s)
+        return self.engine.render(batch)
+
+
+def test_preview_renders_off_the_gui_thread_and_the_ui_stays_responsive(qtbot, plate, tmp_path):
+    from focuspull.pipeline import make_engine
+    from focuspull.ui import FocusPullWindow
+
+    engines: list[SlowEngine] = []
+
+    def factory(shot):
+        engines.append(SlowEngine(make_engine(shot), delay_s=0.8))
+        return engines[-1]
+
+    win = FocusPullWindow(engine_factory=factory)
+    qtbot.addWidget(win)
+    win.resize(900, 640)
+    win.show()
+    ws = win.workspace
+    assert ws.open_pattern(plate, output=str(tmp_path / "o" / "r.####.exr"))
+    ticks = []
+    timer = QtCore.QTimer()
+    timer.timeout.connect(lambda: ticks.append(time.monotonic()))
+    timer.start(10)
+
+    ws.set_preview_scale(1)
+    ws.set_source("preview")  # starts the preview of the first frame
+    qtbot.waitUntil(lambda: ws.previewer.busy and engines and engines[0].threads, timeout=30000)
+    started = time.monotonic()
+    ws.set_frame(FIRST + 1)  # scrub while the worker renders: returns at once, restarts the preview
+    ws.set_frame(FIRST + 2)
+    assert time.monotonic() - started < 0.5
+    qtbot.waitUntil(lambda: ws.last_preview is not None and ws.last_preview.frame == FIRST + 2, timeout=30000)
+    timer.stop()
+
+    gui = threading.get_ident()
+    assert ws.last_preview.thread_id != gui
+    assert all(t != gui for t in engines[0].threads)
+    # the event loop kept turning while the worker slept in render (>= 0.8 s per frame)
+    assert sum(1 for t in ticks if t > started) >= 20
+    # the frame scrubbed past was cancelled before it was rendered: frames FIRST and FIRST+2 only
+    assert len(engines[0].threads) == 2
+    # the preview is what is shown, marked as such
+    assert ws.view._message.startswith("preview")
+
+
+def test_preview_keeps_in_focus_pixels_and_blurs_the_rest(window, plate):
+    ws = window.workspace
+    ws.set_frame(FIRST)
+    ws.focus_at(*WALL)  # focus on the wall
+    ws.set_active_curve("strength")
+    ws.value_spin.setValue(20.0)
+    ws.set_preview_scale(1)
+    ws.set_source("preview")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (
+        ws.last_preview is not None and ws.last_preview.revision == ws.document.revision
+    ):
+        QtCore.QCoreApplication.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 50)
+    result = ws.last_preview
+    assert result is not None and result.revision == ws.document.revision
+    plate_rgba = ws.frame_data(FIRST).rgba
+    # top-left wall corner: in focus and far from anything nearer, so unchanged
+    np.testing.assert_allclose(result.rgba[:6, :6], plate_rgba[:6, :6], atol=1e-5)
+    # the near post: CoC = 20 * (1/2 - 1/20) = 9 px, it is blurred
+    x, y = int(POST[0]), int(POST[1])
+    assert np.abs(result.rgba[y, x, :3] - plate_rgba[y, x, :3]).max() > 0.02
+
+
+def test_render_writes_every_frame_and_shows_the_result(window, qtbot, tmp_path):
+    ws = window.workspace
+    ws.set_frame(FIRST)
+    ws.focus_at(*POST)
+    with qtbot.waitSignal(ws.renderer.finished, timeout=120000):
+        ws.start_render()
+        assert ws.cancel_action.isEnabled() and not ws.render_action.isEnabled()
+    out = SequencePattern.parse(ws.job.output.pattern)
+    assert out.frames_on_disk() == tuple(range(FIRST, FIRST + 4))
+    assert ws.progress.value() == ws.progress.maximum() == 4
+    assert ws.source == "render"
+    # the viewer shows the rendered file, through the display transform
+    expected = expected_display(out.path(FIRST))
+    grab = ws.view.grab().toImage()
+    for x, y in POINTS:
+        got = view_pixel(grab, ws.view, x, y)
+        assert np.abs(np.subtract(got, expected[int(y), int(x)])).max() <= 2, (x, y, got)
+
+
+def test_render_cancel_stops_before_the_remaining_frames(window, qtbot):
+    ws = window.workspace
+    with qtbot.waitSignal(ws.renderer.cancelled, timeout=120000):
+        ws.start_render()
+        ws.cancel_render()
+    written = SequencePattern.parse(ws.job.output.pattern).frames_on_disk()
+    assert len(written) < 4
+    assert not ws.renderer.running and ws.render_action.isEnabled()
+
+
+def test_save_and_open_jobs(window, qtbot, plate, tmp_path):
+    from focuspull.ui import FocusPullWindow
+
+    ws = window.workspace
+    ws.set_frame(FIRST)
+    ws.focus_at(*POST)
+    ws.set_frame(FIRST + 3)
+    ws.focus_at(*WALL)
+    path = tmp_path / "job.json"
+    ws.save_job(str(path))
+    assert Job.load(path) == ws.job
+    assert ws.document.undo_stack.isClean()
+
+    # a job as a host node writes it (keys on host frames) opens with its curves
+    host_job = demo_job(SHOT, plate, str(tmp_path / "host" / "r.####.exr"))
+    host_path = tmp_path / "host.json"
+    host_job.save(host_path)
+    other = FocusPullWindow()
+    qtbot.addWidget(other)
+    other.show()
+    assert other.workspace.open_job(str(host_path))
+    assert other.workspace.job == Job.load(host_path)
+    assert other.workspace.shot.frames == tuple(range(FIRST, FIRST + 4))
+    assert other.workspace.timeline.active_curve() == host_job.focus.value
+
+
+def test_overlays_follow_the_focus(window):
+    ws = window.workspace
+    ws.set_frame(FIRST)
+    ws.focus_at(*WALL)
+    ws.set_overlay("focus")
+    grab = ws.view.grab().toImage()
+    wall = view_pixel(grab, ws.view, *WALL)
+    post = view_pixel(grab, ws.view, *POST)
+    assert wall[1] > wall[0] + 60 and wall[1] > wall[2] + 60  # painted green: in focus
+    assert not (post[1] > post[0] + 60)  # the post is out of focus
+    ws.set_overlay("depth")
+    grab = ws.view.grab().toImage()
+    assert view_pixel(grab, ws.view, *POST)[0] > 240  # nearest: white
+    assert view_pixel(grab, ws.view, *WALL)[0] < 15  # farthest: black
+
+
+def test_playback_steps_through_cached_frames(window, qtbot):
+    ws = window.workspace
+    qtbot.waitUntil(lambda: len(ws.cache.frames()) == 4, timeout=30000)
+    seen = []
+    ws.frameChanged.connect(seen.append)
+    ws.toggle_playback()
+    qtbot.waitUntil(lambda: len(seen) >= 5, timeout=10000)
+    ws.toggle_playback()
+    assert seen[:5] == [FIRST + 1, FIRST + 2, FIRST + 3, FIRST, FIRST + 1]
