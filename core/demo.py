@@ -145,7 +145,8 @@ def demo_job(shot: DemoShot, plate: str, output: str) -> "object":
             "focus": {"keys": [[first, near, "smooth"], [first + round(n * 0.2), near, "smooth"],
                                [first + round(n * 0.45), card, "smooth"], [first + round(n * 0.6), card, "smooth"],
                                [first + round(n * 0.85), far, "smooth"]]},
-            "strength": {"keys": [[first, 24.0, "linear"], [last, 40.0, "linear"]]},
+            # K is in pixels of the plate: scale it so the look is the same at any size.
+            "strength": {"keys": [[first, 24.0 * shot.width_px / 640, "linear"], [last, 40.0 * shot.width_px / 640, "linear"]]},
             "output": {"pattern": output, "pixel_type": "half"},
         }
     )

@@ -53,11 +53,15 @@ def to_gray8(rgb: "np.ndarray") -> "np.ndarray":
 class FlowEstimator:
     """DIS optical flow with a fixed preset; one instance per sequence."""
 
-    def __init__(self, preset: str = "medium") -> None:
+    def __init__(self, preset: str = "medium", *, full_resolution: bool = False) -> None:
+        """``full_resolution``: refine down to the image's own pixels (the presets
+        stop at half or quarter size), for small subjects such as a tracked point."""
         if preset not in PRESETS:
             raise ValueError(f"unknown DIS preset {preset!r}; expected one of {', '.join(PRESETS)}")
         cv2 = require_cv2()
         self._dis = cv2.DISOpticalFlow_create(PRESETS[preset])
+        if full_resolution:
+            self._dis.setFinestScale(0)
 
     def __call__(self, a: "np.ndarray", b: "np.ndarray") -> "np.ndarray":
         """Flow (H, W, 2) float32 (dx, dy) from uint8 gray ``a`` to ``b``."""

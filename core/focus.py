@@ -49,8 +49,10 @@ _POINT_DEPTH_SIGMA = 0.25
 _POINT_COLOR_FLOOR = 1.0 / 64.0
 #: the flow for tracking is computed on frames at most this wide (speed; tracking needs no more)
 _TRACK_WIDTH_PX = 960
-#: half-size of the window whose median flow moves a tracked point
-_TRACK_WINDOW_PX = 3
+#: half-size (in pixels of the flow image) of the window whose median flow moves a tracked point
+_TRACK_WINDOW_PX = 7
+#: patch (pixels of the flow image) of the Lucas-Kanade step that refines a tracked point
+_TRACK_LK_WINDOW_PX = 9
 #: matte level counted as inside the subject
 MATTE_THRESHOLD = 0.5
 
@@ -203,18 +205,20 @@ def matte_focus(disparity: "np.ndarray", matte: "np.ndarray", statistic: str) ->
     return float(np.mean(values, dtype=np.float64)) if statistic == "mean" else float(np.median(values))
 
 
-def smooth(values: Sequence[float], sigma_frames: float) -> list[float]:
-    """Gaussian smoothing over the frame list; the kernel is renormalised at the ends."""
+def smooth(values: Sequence[float], sigma_frames: float, frames: Sequence[float] | None = None) -> list[float]:
+    """Gaussian smoothing over time (sigma in frames), renormalised at the ends of the shot.
+
+    ``frames``: the frame number of each value (default 0, 1, 2, ...), so a
+    shot rendered on twos is smoothed over the same time as on ones.
+    """
     import numpy as np
 
     if sigma_frames <= 0 or len(values) < 2:
-        return list(values)
+        return [float(v) for v in values]
     data = np.asarray(values, dtype=np.float64)
-    radius = int(math.ceil(3 * sigma_frames))
-    offsets = np.arange(-radius, radius + 1)
-    kernel = np.exp(-0.5 * (offsets / sigma_frames) ** 2)
-    total = np.convolve(np.ones_like(data), kernel, mode="same")
-    return list(np.convolve(data, kernel, mode="same") / total)
+    t = np.arange(len(data), dtype=np.float64) if frames is None else np.asarray(frames, dtype=np.float64)
+    weights = np.exp(-0.5 * ((t[:, None] - t[None, :]) / sigma_frames) ** 2)
+    return [float(v) for v in weights @ data / weights.sum(axis=1)]
 
 
 def display_to_data(spec: Any, x: float, y: float, origin: str) -> tuple[float, float]:
@@ -276,10 +280,9 @@ def resolve_per_frame(
         scan_frames = tuple(sorted(set(scan_frames) | set(frames)))
     picks, ranges = _scan(job, scan_frames, read)
     if job.focus.mode in ("point", "matte"):
-        focus_all = smooth(picks, job.focus.smooth_frames)
+        focus_all = smooth(picks, job.focus.smooth_frames, scan_frames)
     else:
-        focus_all = focus_disparity(job, scan_frames)
-        focus_all = smooth(focus_all, job.focus.smooth_frames)
+        focus_all = smooth(focus_disparity(job, scan_frames), job.focus.smooth_frames, scan_frames)
     by_frame = dict(zip(scan_frames, focus_all))
     focus = [by_frame[f] for f in frames]
     strength = strength_px(job, frames, width_px=width_px, focus=focus, disparity_range=ranges)
@@ -291,7 +294,7 @@ def _smoothed(job: Job, frames: tuple[int, ...], focus: list[float], shot_frames
         return focus
     scan = tuple(shot_frames) if shot_frames else frames
     scan = tuple(sorted(set(scan) | set(frames)))
-    by_frame = dict(zip(scan, smooth(focus_disparity(job, scan), job.focus.smooth_frames)))
+    by_frame = dict(zip(scan, smooth(focus_disparity(job, scan), job.focus.smooth_frames, scan)))
     return [by_frame[f] for f in frames]
 
 
@@ -394,7 +397,7 @@ class _PointPicker(_Picker):
         key_frames = {k.frame for k in spec.x.keys} | {k.frame for k in spec.y.keys}
         self.anchors = {f for f in frames if f in key_frames} | {frames[0]}
         self.flow: Any = None
-        self.previous: Any = None  # (small gray image, scale, (col, row)) of the previous frame
+        self.previous: Any = None  # (gray image for flow, its scale, (col, row), disparity, pick) of the last frame
         self.clamped: list[int] = []
 
     def pick(self, data: Any) -> float:
@@ -412,29 +415,46 @@ class _PointPicker(_Picker):
                 )
         else:
             col, row = self._track(data)
+        picked = pick_point(data.disparity, np.asarray(data.rgba), col, row, self.spec.window_px)
         if self.spec.track:
             from focuspull.flow import resize_to_width, to_gray8
 
             small, scale = resize_to_width(to_gray8(data.rgba), _TRACK_WIDTH_PX)
-            self.previous = (small, scale, (col, row))
-        return pick_point(data.disparity, np.asarray(data.rgba), col, row, self.spec.window_px)
+            self.previous = (small, scale, (col, row), data.disparity, picked)
+        return picked
 
     def _track(self, data: Any) -> tuple[float, float]:
+        """Move the point by the median flow of the pixels near it that are at its depth,
+        so a subject in front of a still background is followed, not the background."""
         import numpy as np
 
         from focuspull.flow import FlowEstimator, resize_to_width, to_gray8
 
         if self.flow is None:
-            self.flow = FlowEstimator("medium")
-        small_prev, scale, (col, row) = self.previous
+            self.flow = FlowEstimator("medium", full_resolution=True)
+        small_prev, scale, (col, row), disparity_prev, picked = self.previous
         small, _ = resize_to_width(to_gray8(data.rgba), _TRACK_WIDTH_PX)
         flow = self.flow(small_prev, small)
         h, w = small.shape
         c, r = int(min(max(col * scale, 0), w - 1)), int(min(max(row * scale, 0), h - 1))
         k = _TRACK_WINDOW_PX
-        patch = flow[max(0, r - k): r + k + 1, max(0, c - k): c + k + 1].reshape(-1, 2)
-        dx, dy = np.median(patch, axis=0) / scale
-        col, row = col + float(dx), row + float(dy)
+        y0, y1, x0, x1 = max(0, r - k), min(h, r + k + 1), max(0, c - k), min(w, c + k + 1)
+        patch = flow[y0:y1, x0:x1].reshape(-1, 2)
+        # the previous disparity at the flow image's pixel centres
+        rows = np.minimum(((np.arange(y0, y1) + 0.5) / scale).astype(int), disparity_prev.shape[0] - 1)
+        cols = np.minimum(((np.arange(x0, x1) + 0.5) / scale).astype(int), disparity_prev.shape[1] - 1)
+        depth = disparity_prev[np.ix_(rows, cols)].ravel()
+        low, high = np.percentile(depth, (5, 95))
+        same = np.abs(depth - picked) <= max(_POINT_DEPTH_SIGMA * float(high - low), 1e-6)
+        if same.sum() >= 5:
+            patch = patch[same]
+        start = (col * scale, row * scale)
+        dx, dy = np.median(patch, axis=0)
+        # Dense flow smooths a small subject's motion toward its background's; a
+        # Lucas-Kanade step on a patch smaller than the subject, started from the
+        # dense estimate, lands on the subject's own motion.
+        refined = refine_point(small_prev, small, start, (start[0] + float(dx), start[1] + float(dy)))
+        col, row = refined[0] / scale, refined[1] / scale
         height, width = data.disparity.shape
         if not (0 <= col < width and 0 <= row < height):
             self.clamped.append(data.frame)
@@ -448,6 +468,26 @@ class _PointPicker(_Picker):
             log.warning("focus: the tracked point left the frame on frame(s) %s; it was held at the edge "
                         "(add a key to place it again)", format_frames(self.clamped))
         return [float(p) for p in picks if p is not None]
+
+
+def refine_point(previous: "np.ndarray", current: "np.ndarray", point: tuple[float, float],
+                 guess: tuple[float, float]) -> tuple[float, float]:
+    """Where ``point`` of gray ``previous`` is in ``current``: one Lucas-Kanade fit
+    of a small patch from ``guess``; ``guess`` itself when the fit fails."""
+    import numpy as np
+
+    from focuspull.flow import require_cv2
+
+    cv2 = require_cv2()
+    start = np.array([[point]], np.float32)
+    initial = np.array([[guess]], np.float32)
+    found, status, _ = cv2.calcOpticalFlowPyrLK(
+        previous, current, start, initial, winSize=(_TRACK_LK_WINDOW_PX, _TRACK_LK_WINDOW_PX), maxLevel=0,
+        flags=cv2.OPTFLOW_USE_INITIAL_FLOW,
+    )
+    if status is None or not status[0, 0] or not np.isfinite(found).all():
+        return guess
+    return float(found[0, 0, 0]), float(found[0, 0, 1])
 
 
 def _interpolate_gaps(frames: Sequence[int], picks: list[float | None]) -> list[float]:

@@ -24,8 +24,10 @@ from focuspull.install.common import (
     settings_file,
 )
 
-NUKE_FILES = ("init.py", "menu.py", "focuspull_nuke.py")
-COMMON_FILES = ("focuspull_client.py", "focuspull_job.schema.json")
+
+def _plugin_files(folder: Path) -> list[str]:
+    """Every module and data file of a plugin folder (new shared modules come along by themselves)."""
+    return sorted(p.name for p in folder.iterdir() if p.suffix in (".py", ".json") and p.is_file())
 
 
 def nuke_home(home: Path | None = None) -> Path:
@@ -47,9 +49,7 @@ def init_block(plugin_dir: Path) -> str:
 def installed_files(home: Path | None = None) -> list[tuple[Path, Path]]:
     """(source in the package, destination) for every file copy mode installs."""
     src, dest = plugin_root(), install_dir(home)
-    return [(src / "nuke" / n, dest / "nuke" / n) for n in NUKE_FILES] + [
-        (src / "common" / n, dest / "common" / n) for n in COMMON_FILES
-    ]
+    return [(src / sub / name, dest / sub / name) for sub in ("nuke", "common") for name in _plugin_files(src / sub)]
 
 
 def plan(home: Path | None = None, *, uninstall: bool = False, link: bool = False, python: str | None = None) -> Plan:

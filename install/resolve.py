@@ -33,9 +33,7 @@ from pathlib import Path
 from focuspull.install.common import Plan, RemoveFile, WorkerSettings, WriteFile, plugin_file_bytes, plugin_root, settings_file
 
 HOSTS = ("resolve", "fusion")
-SCRIPT_FILES = ("FocusPull Render.py", "FocusPull Cancel.py")
-LIBRARY_FILES = (("resolve", "focuspull_fusion.py"), ("resolve", "focuspull_bmd.py"),
-                 ("common", "focuspull_client.py"), ("common", "focuspull_job.schema.json"))
+SCRIPT_PREFIX = "FocusPull "  # "FocusPull Render.py": menu entries; the other modules are the library
 MACRO_FILE = "FocusPull.setting"
 SCRIPTS_SUBDIR = Path("Scripts") / "Comp" / "FocusPull"
 MACROS_SUBDIR = Path("Macros")
@@ -84,11 +82,13 @@ def installed_files(host: str = "resolve", home: Path | None = None, platform: s
     """(destination, content) of every installed file."""
     root, src = fusion_user_dir(host, home, platform), plugin_root()
     library = root / LIBRARY_SUBDIR
-    files: list[tuple[Path, bytes]] = [(library / name, plugin_file_bytes(src / folder / name)) for folder, name in LIBRARY_FILES]
+    modules = [p for sub in ("resolve", "common") for p in sorted((src / sub).iterdir())
+               if p.is_file() and p.suffix in (".py", ".json") and not p.name.startswith(SCRIPT_PREFIX)]
+    files: list[tuple[Path, bytes]] = [(library / p.name, plugin_file_bytes(p)) for p in modules]
     files.append((root / MACROS_SUBDIR / MACRO_FILE, (src / "resolve" / MACRO_FILE).read_bytes()))
-    for name in SCRIPT_FILES:
-        text = (src / "resolve" / name).read_text(encoding="utf-8")
-        files.append((root / SCRIPTS_SUBDIR / name, launcher_text(text, library).encode("utf-8")))
+    for script in sorted((src / "resolve").glob(SCRIPT_PREFIX + "*.py")):
+        text = script.read_text(encoding="utf-8")
+        files.append((root / SCRIPTS_SUBDIR / script.name, launcher_text(text, library).encode("utf-8")))
     return files
 
 

@@ -150,7 +150,7 @@ def test_fuser_matches_the_released_formula(unet):
     with torch.inference_mode():
         got = fuser(x, FuserCondition(features))
         # x += k_emb; x += tanh(a) SelfAttn(LN1 x); x += tanh(b) (FF(LN2 x) + FF(LN_k x))
-        y = x + fuser.k_encoder(features)[:, None]
+        y = x + fuser.k_encoder(features.float())[:, None]
         attn = fuser.mpi_attn
         h = fuser.norm1(y)
         q, k, v = (t.view(2, 64, attn.heads, -1).transpose(1, 2) for t in (attn.to_q(h), attn.to_k(h), attn.to_v(h)))

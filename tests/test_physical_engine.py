@@ -20,10 +20,12 @@ def test_point_light_radius_follows_the_law(radius: float) -> None:
     rgb, disp = point_light(size, size, 80, 80, value=50.0, disparity=0.6)
     out = render(rgb, disp, focus=0.5, strength=radius / 0.1).rgba[0]
     assert abs(footprint_radius(out, 80, 80) - radius) <= 1.0
-    # all light lands within the radius plus a pixel of anti-aliasing / interpolation
-    inside = disk_mask(size, size, 80, 80, radius + 1.0)
+    # all light lands within the radius plus a pixel of anti-aliasing; planes blurred
+    # at 1/f resolution (radius >= 16 px by default) have edges softened over ~f px
+    factor = 1 if radius < 16 else 2
+    inside = disk_mask(size, size, 80, 80, radius + 1.0 + 1.5 * (factor - 1))
     assert float(out[:, inside].sum()) / float(out.sum()) > 0.99
-    outside = ~disk_mask(size, size, 80, 80, radius + 2.0)
+    outside = ~disk_mask(size, size, 80, 80, radius + 1.0 + 2.0 * factor)
     assert float(out[:, outside].abs().max()) < 1e-4
     # and it is a disk, not a blob: the middle is flat
     centre = out[0, 80 - int(radius / 2) : 80 + int(radius / 2) + 1, 80]

@@ -323,7 +323,8 @@ def _alive(pid: int) -> bool:
 
 # -- end to end: the real worker ---------------------------------------------------------------
 def test_end_to_end_with_the_real_worker(nk, tmp_path, monkeypatch, write_exr):
-    """A 32x48 RGBA+Z plate whose depth equals the focus distance comes back unchanged."""
+    """A 32x48 RGBA+Z plate at z = 2 with a keyed focus pull 2 -> 1: frame 1001 is on the focal plane
+    and comes back unchanged; later frames are blurred more and more (radius 0, ~3.3, 10 px)."""
     np = pytest.importorskip("numpy")
     import OpenImageIO as oiio
 
@@ -337,10 +338,14 @@ def test_end_to_end_with_the_real_worker(nk, tmp_path, monkeypatch, write_exr):
         rgba = rng.uniform(0.0, 2.0, size=(48, 32, 4)).astype(np.float32)
         z = np.full((48, 32, 1), 2.0, np.float32)
         plates[f] = rgba
-        write_exr(tmp_path / "plate" / f"plate.{f}.exr", np.concatenate([rgba, z], axis=2), ("R", "G", "B", "A", "Z"))
+        write_exr(tmp_path / "plate" / f"plate.{f}.exr", np.concatenate([rgba, z], axis=2), ("R", "G", "B", "A", "Z"),
+                  formats="float")
     read = plate_read(fake, tmp_path)
     node = make_node(fake, plugin, read, tmp_path)
-    node["focus"].setValue(2.0)
+    focus = node["focus"]
+    focus.setValueAt(2.0, 1001)
+    focus.setValueAt(1.0, 1003)
+    focus.animation(0).changeInterpolation(focus.animation(0).keys(), fake.LINEAR)
     node["strength"].setValue(20.0)
     node["device"].setValue("cpu")
     node["pixel_type"].setValue("float")
@@ -348,14 +353,17 @@ def test_end_to_end_with_the_real_worker(nk, tmp_path, monkeypatch, write_exr):
     assert fake.run_until(session.finished.is_set, timeout=240), "worker did not finish"
     assert session.error is None, fake.messages
     result = node.node(plugin.INNER_READ)
-    pattern = result["file"].value()
-    assert pattern == str(tmp_path / "out" / "refocus.####.exr")
-    for f in frames:
-        image = oiio.ImageBuf(str(tmp_path / "out" / f"refocus.{f}.exr"))
-        assert image.spec().width == 32 and image.spec().height == 48
-        pixels = image.get_pixels(oiio.FLOAT)
-        names = list(image.spec().channelnames)
-        rgba = pixels[:, :, [names.index(c) for c in ("R", "G", "B", "A")]]
-        np.testing.assert_allclose(rgba, plates[f], atol=1e-4)  # everything is on the focal plane
+    assert result["file"].value() == str(tmp_path / "out" / "refocus.####.exr")
     assert (result["first"].value(), result["last"].value()) == (1001, 1003)
     assert node["status"].value().startswith("rendered 3 frame(s)")
+    spread = {}
+    for f in frames:
+        image = oiio.ImageBuf(str(tmp_path / "out" / f"refocus.{f}.exr"))
+        assert (image.spec().width, image.spec().height) == (32, 48)
+        names = list(image.spec().channelnames)
+        rgb = image.get_pixels(oiio.FLOAT)[:, :, [names.index(c) for c in ("R", "G", "B")]]
+        if f == 1001:
+            np.testing.assert_allclose(rgb, plates[f][:, :, :3], rtol=1e-6, atol=1e-6)  # on the focal plane
+        spread[f] = float(rgb[8:-8, 8:-8].std() / plates[f][8:-8, 8:-8, :3].std())
+    assert spread[1001] == pytest.approx(1.0, abs=1e-5)
+    assert spread[1003] < spread[1002] < 0.9  # the per-frame focus values reached the engine in order

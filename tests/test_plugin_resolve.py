@@ -319,7 +319,7 @@ def test_end_to_end_with_the_real_worker(env, tmp_path, monkeypatch, write_exr, 
         rgba = rng.uniform(0.0, 3.0, size=(48, 32, 4)).astype(np.float32)
         plates[1001 + i] = rgba
         pixels = np.concatenate([rgba, np.full((48, 32, 1), 4.0, np.float32)], axis=2)
-        write_exr(tmp_path / "plate" / f"plate.{f:04d}.exr", pixels, ("R", "G", "B", "A", "Z"))
+        write_exr(tmp_path / "plate" / f"plate.{f:04d}.exr", pixels, ("R", "G", "B", "A", "Z"), formats="float")
     comp = Composition(1001, 1003)
     loader = add_loader(comp, tmp_path / "plate" / "plate.0001.exr")
     macro = comp.load_setting(str(SETTING))
@@ -349,6 +349,6 @@ def test_end_to_end_with_the_real_worker(env, tmp_path, monkeypatch, write_exr, 
         image = oiio.ImageBuf(path)
         names = list(image.spec().channelnames)
         got = image.get_pixels(oiio.FLOAT)[:, :, [names.index(c) for c in "RGBA"]]
-        np.testing.assert_allclose(got, rgba, atol=1e-4)
+        np.testing.assert_allclose(got, rgba, rtol=1e-6, atol=1e-6)
     expected_first = "refocus.0001.exr" if upstream == "loader" else "refocus.1001.exr"
     assert result.GetInput("Clip") == str(tmp_path / "out" / expected_first)

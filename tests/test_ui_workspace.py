@@ -294,7 +294,7 @@ def test_preview_renders_off_the_gui_thread_and_the_ui_stays_responsive(qtbot, p
 
     ws.set_preview_scale(1)
     ws.set_source("preview")  # starts the preview of the first frame
-    qtbot.waitUntil(lambda: ws.previewer.busy and engines and engines[0].threads, timeout=30000)
+    qtbot.waitUntil(lambda: bool(ws.previewer.busy and engines and engines[0].threads), timeout=30000)
     started = time.monotonic()
     ws.set_frame(FIRST + 1)  # scrub while the worker renders: returns at once, restarts the preview
     ws.set_frame(FIRST + 2)

@@ -92,7 +92,7 @@ class FocusPullWidget(QtWidgets.QWidget):
         # (a host deleting its panel) must still let them go.
         self.destroyed.connect(functools.partial(
             _release_workers, (self.loader._thread, self.previewer._thread, self.renderer._thread),
-            self.loader._worker, self.renderer.worker))
+            self.loader._worker, self.renderer.worker, self.cache))
 
     # ================================================================== building
     def _action(self, text: str, slot: Callable[..., Any], shortcut: Any = None, tip: str = "") -> QtGui.QAction:
@@ -558,6 +558,7 @@ class FocusPullWidget(QtWidgets.QWidget):
         self.loader.shutdown()
         self.previewer.shutdown()
         self.renderer.shutdown()
+        self.cache.clear()
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
         self.shutdown()
@@ -732,7 +733,10 @@ class FocusPullWidget(QtWidgets.QWidget):
         self.display, self.view_name = display, view
 
     def _emit_title(self) -> None:
-        self.titleChanged.emit(self.title())
+        try:
+            self.titleChanged.emit(self.title())
+        except RuntimeError:  # the undo stack announces its own destruction
+            pass
 
     @staticmethod
     def _set_combo(combo: QtWidgets.QComboBox, data: Any) -> None:
@@ -985,8 +989,9 @@ def _pattern_from_file(path: str) -> str:
     return os.path.join(folder, name[: match.start(1)] + "#" * len(digits) + match.group(2))
 
 
-def _release_workers(threads: tuple, loader_worker: Any, render_worker: Any, *args: Any) -> None:
+def _release_workers(threads: tuple, loader_worker: Any, render_worker: Any, cache: FrameCache, *args: Any) -> None:
     loader_worker.token = -1
+    cache.clear()
     render_worker.cancel_event.set()
     for thread in threads:
         thread.quit()

@@ -54,7 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FocusPullError as err:
         # Commands that speak the progress protocol report errors themselves;
         # this is the last line for the others.
-        log.error("%s", err.one_line())
+        sys.stderr.write(f"focuspull: error: {err.one_line()}\n")
         return 2
     except KeyboardInterrupt:
         log.error("interrupted")

@@ -38,7 +38,7 @@ from focuspull.curves import Curve
 from focuspull.engines.base import Engine, EngineInput, EngineOutput
 from focuspull.engines.physical import convolve
 from focuspull.engines.physical.kernels import KernelShape, kernel_half_size, render_kernel
-from focuspull.engines.physical.ladder import ladder_levels, slab_factor
+from focuspull.engines.physical.ladder import ladder_levels, pyramid_factor
 from focuspull.engines.physical.options import PhysicalOptions
 from focuspull.errors import EngineError, ImageDataError
 
@@ -167,33 +167,60 @@ class PhysicalEngine(Engine):
 
         acc = torch.zeros(stack.shape[0] + 1, height, width, dtype=torch.float32, device=image.device)
         boxes = _slab_boxes(slab, height, width)
-        for k in range(len(levels) - 1):
-            box = boxes.get(k)
-            if box is None:
-                continue
-            a, b = levels[k], levels[k + 1]
-            factor = slab_factor(a, b, opts.pyramid_radius_px)
-            y0, y1, x0, x1 = _align(box, factor)
-            if factor > 1:
-                # a reduced-resolution plane needs one reduced pixel of zeros around its content
-                y0, y1, x0, x1 = y0 - factor, y1 + factor, x0 - factor, x1 + factor
-            crop = (slice(max(y0, 0), min(y1, height)), slice(max(x0, 0), min(x1, width)))
-            member = slab[crop] == k
-            if not bool(member.any()):
-                continue
-            up = torch.where(member, share[crop], 0.0)
-            down = torch.where(member, 1.0 - share[crop], 0.0)
-            pad = (max(x0, 0) - x0, x1 - min(x1, width), max(y0, 0) - y0, y1 - min(y1, height))
-            data = torch.cat([stack[(slice(None),) + crop], torch.ones_like(up)[None]], dim=0)
-            parts = [(F.pad(data * down, pad), abs(a)), (F.pad(data * up, pad), abs(b))]
-            blurred, (oy, ox) = self._blur_slab(parts, factor, shape, (y0, x0), (height, width))
-            _composite(acc, blurred, oy, ox, alpha_index, height, width)
+        # back to front; plane i is occluded by planes i+2 and nearer, never by its
+        # neighbour i+1, which holds the other share of the same pixels
+        pending = None
+        for i in range(len(levels)):
+            blurred = self._plane(i, levels, slab, share, stack, boxes, shape, (height, width))
+            if blurred is not None:
+                _occlude(acc, *blurred, alpha_index)
+            if pending is not None:
+                _add(acc, *pending)
+            pending = blurred
+        if pending is not None:
+            _add(acc, *pending)
 
         weight = acc[-1:]
         out = torch.where(weight > _EMPTY_WEIGHT, acc[:-1] / weight.clamp_min(_EMPTY_WEIGHT), 0.0)
         if not has_alpha:
             out = out[:3]
         return out, aux
+
+    def _plane(
+        self,
+        i: int,
+        levels: list[float],
+        slab: torch.Tensor,
+        share: torch.Tensor,
+        stack: torch.Tensor,
+        boxes: Mapping[int, tuple[int, int, int, int]],
+        shape: KernelShape,
+        frame_size: tuple[int, int],
+    ) -> tuple[torch.Tensor, int, int] | None:
+        """Blurred (stack, weight) of plane i and its top-left in the frame, or None if empty."""
+        height, width = frame_size
+        parts = [boxes[k] for k in (i - 1, i) if k in boxes]
+        if not parts:
+            return None
+        box = (min(b[0] for b in parts), max(b[1] for b in parts), min(b[2] for b in parts), max(b[3] for b in parts))
+        radius = abs(levels[i])
+        factor = pyramid_factor(radius, self.options.pyramid_radius_px)
+        y0, y1, x0, x1 = _align(box, factor)
+        if factor > 1:
+            # a reduced-resolution plane needs one reduced pixel of zeros around its content
+            y0, y1, x0, x1 = y0 - factor, y1 + factor, x0 - factor, x1 + factor
+        crop = (slice(max(y0, 0), min(y1, height)), slice(max(x0, 0), min(x1, width)))
+        s, t = slab[crop], share[crop]
+        # tent weights: upper share of the slab below, lower share of the slab above
+        weight = torch.where(s == i, 1.0 - t, torch.where(s == i - 1, t, 0.0))
+        if not bool((weight > 0).any()):
+            return None
+        data = torch.cat([stack[(slice(None),) + crop] * weight, weight[None]], dim=0)
+        pad = (max(x0, 0) - x0, x1 - min(x1, width), max(y0, 0) - y0, y1 - min(y1, height))
+        if any(pad):
+            data = F.pad(data, pad)
+        blurred, (oy, ox) = self._blur_slab([(data, radius)], factor, shape, (y0, x0), frame_size)
+        return blurred, oy, ox
 
     def _blur_slab(
         self,
@@ -205,7 +232,14 @@ class PhysicalEngine(Engine):
     ) -> tuple[torch.Tensor, tuple[int, int]]:
         """Blur each (stack, radius) part and sum; returns the result and its top-left in the frame."""
         identity = [x for x, r in parts if factor == 1 and r / factor <= 0.5]
-        spread = [(x, r / factor) for x, r in parts if not (factor == 1 and r / factor <= 0.5)]
+        # the tent reduction and bilinear enlargement each add f^2/6 of variance per
+        # axis: a slightly smaller kernel keeps the footprint's second moment on the law
+        shrink = 4.0 / 3.0 if factor > 1 else 0.0
+        spread = [
+            (x, math.sqrt(max((r / factor) ** 2 - shrink, 0.25)))
+            for x, r in parts
+            if not (factor == 1 and r / factor <= 0.5)
+        ]
         y0, x0 = origin
         if not spread:
             return sum(identity[1:], identity[0]), (y0, x0)
@@ -347,17 +381,29 @@ def _align(box: tuple[int, int, int, int], factor: int) -> tuple[int, int, int, 
     return (y0 // factor * factor, -(-y1 // factor) * factor, x0 // factor * factor, -(-x1 // factor) * factor)
 
 
-def _composite(acc: torch.Tensor, layer: torch.Tensor, oy: int, ox: int, alpha_index: int, height: int, width: int) -> None:
-    """acc = layer over acc, in place, on the overlap of the layer with the frame."""
+def _overlap(layer: torch.Tensor, oy: int, ox: int, frame: torch.Tensor):
     h, w = layer.shape[-2:]
+    height, width = frame.shape[-2:]
     ty0, tx0 = max(oy, 0), max(ox, 0)
     ty1, tx1 = min(oy + h, height), min(ox + w, width)
     if ty1 <= ty0 or tx1 <= tx0:
-        return
-    part = layer[:, ty0 - oy : ty1 - oy, tx0 - ox : tx1 - ox]
-    transmit = 1.0 - part[alpha_index : alpha_index + 1].clamp(0.0, 1.0)
-    region = acc[:, ty0:ty1, tx0:tx1]
-    region.mul_(transmit).add_(part)
+        return None
+    return layer[:, ty0 - oy : ty1 - oy, tx0 - ox : tx1 - ox], frame[:, ty0:ty1, tx0:tx1]
+
+
+def _occlude(acc: torch.Tensor, layer: torch.Tensor, oy: int, ox: int, alpha_index: int) -> None:
+    """Everything accumulated so far is seen through the layer's (blurred) alpha."""
+    pair = _overlap(layer, oy, ox, acc)
+    if pair is not None:
+        part, region = pair
+        region.mul_(1.0 - part[alpha_index : alpha_index + 1].clamp(0.0, 1.0))
+
+
+def _add(acc: torch.Tensor, layer: torch.Tensor, oy: int, ox: int) -> None:
+    pair = _overlap(layer, oy, ox, acc)
+    if pair is not None:
+        part, region = pair
+        region.add_(part)
 
 
 def _hat_weights(coords: torch.Tensor, centres: list[float]) -> torch.Tensor:

@@ -1,0 +1,84 @@
+"""A farm task killed mid-shot, then re-queued: the re-run completes the shot
+without rendering again the frames the killed task finished.
+
+The task is started with the exact command line of the bundle's template,
+stopped after its first frame with SIGTERM (a farm's cancel: the render
+unwinds) or SIGKILL (a lost worker: nothing unwinds), then the bundle runs
+again through ``openjd run``.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from test_farm_bundle import FRAMES, make_plate, write_job
+from test_farm_openjd import output_files, render_reference, run_openjd
+
+from focuspull.farm import FarmSettings, export_bundle
+from focuspull.farm.bundle import read_document, read_parameter_values
+
+pytest.importorskip("openjd.cli", reason="needs openjd-cli: pip install focuspull[farm]")
+
+
+def task_argv(bundle: Path, chunk: str) -> list[str]:
+    """The task's command as the template spells it, with this bundle's values filled in."""
+    action = read_document(bundle / "template.yaml")["steps"][0]["script"]["actions"]["onRun"]
+    values = {**{"JobFile": str(bundle / "job.json")}, **read_parameter_values(bundle)}
+
+    def fill(text: str) -> str:
+        text = text.replace("{{Task.Param.Frame}}", chunk)
+        for name, value in values.items():
+            text = text.replace("{{Param.%s}}" % name, str(value))
+        assert "{{" not in text, text
+        return text
+
+    return [fill(action["command"])] + [fill(a) for a in action["args"]]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "sigkill"])
+def test_killed_task_is_completed_by_a_resumed_rerun(tmp_path, sig):
+    plate = make_plate(tmp_path / "plate")
+    job = write_job(tmp_path / "job.json", plate, str(tmp_path / "out" / "refocus.####.exr"))
+    bundle = tmp_path / "bundle"
+    # One task for the whole shot, so the kill lands with several frames still to go.
+    export_bundle(job, bundle, FarmSettings(chunk_size=len(FRAMES), worker_python=sys.executable))
+    reference = render_reference(bundle, tmp_path / "reference")
+    out = tmp_path / "out"
+
+    proc = subprocess.Popen(task_argv(bundle, f"{FRAMES[0]}-{FRAMES[-1]}"), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    events = []
+    for line in proc.stdout:
+        events.append(json.loads(line))
+        if events[-1]["event"] == "frame":
+            proc.send_signal(sig)
+            break
+    rest, _ = proc.communicate(timeout=120)
+    events += [json.loads(line) for line in rest.splitlines() if line.startswith("{")]
+    assert proc.returncode != 0
+
+    finished = output_files(out)
+    assert FRAMES[0] in finished
+    assert len(finished) < len(FRAMES), "the task finished before the kill; nothing left to resume"
+    # Killed or not, a frame under its final name is complete: written elsewhere, renamed into place.
+    for frame, path in finished.items():
+        assert path.read_bytes() == reference[frame], frame
+    if sig == signal.SIGTERM:
+        assert events[-1]["event"] == "error" and events[-1]["code"] == "cancelled"
+        assert not [p.name for p in out.iterdir() if p.name.startswith(".")], "SIGTERM left a temporary file"
+
+    before = {f: p.stat() for f, p in finished.items()}
+    done = run_openjd(bundle)
+    assert f'"event": "start", "total": {len(FRAMES) - len(finished)}' in done.stdout
+    after = output_files(out)
+    assert sorted(after) == list(FRAMES)
+    for frame in FRAMES:
+        assert after[frame].read_bytes() == reference[frame], frame
+    for frame, stat in before.items():
+        now = after[frame].stat()
+        assert (now.st_ino, now.st_mtime_ns) == (stat.st_ino, stat.st_mtime_ns), f"frame {frame} was rendered again"
