@@ -137,16 +137,19 @@ def demo_job(shot: DemoShot, plate: str, output: str) -> "object":
     first, last = shot.frames[0], shot.frames[-1]
     n = last - first
     near, card, far = shot.near_distance, shot.card_distance, shot.far_distance
+    # K is in pixels of the plate: scaled with the width, the look is the same at any size.
+    keys: list[list] = []
+    for at, distance in ((0.0, near), (0.2, near), (0.45, card), (0.6, card), (0.85, far)):
+        frame = first + round(n * at)
+        if not keys or frame > keys[-1][0]:  # short shots: fewer keys, never two on one frame
+            keys.append([frame, distance, "smooth"])
     return Job.from_dict(
         {
             "schema": "focuspull.job/1",
             "input": {"pattern": plate, "frames": f"{first}-{last}"},
             "depth": {"source": "channel", "channel": "Z", "kind": "depth"},
-            "focus": {"keys": [[first, near, "smooth"], [first + round(n * 0.2), near, "smooth"],
-                               [first + round(n * 0.45), card, "smooth"], [first + round(n * 0.6), card, "smooth"],
-                               [first + round(n * 0.85), far, "smooth"]]},
-            # K is in pixels of the plate: scale it so the look is the same at any size.
-            "strength": {"keys": [[first, 24.0 * shot.width_px / 640, "linear"], [last, 40.0 * shot.width_px / 640, "linear"]]},
+            "focus": {"keys": keys},
+            "strength": {"keys": [[frame, k * shot.width_px / 640, "linear"] for frame, k in {first: 24.0, last: 40.0}.items()]},
             "output": {"pattern": output, "pixel_type": "half"},
         }
     )

@@ -60,3 +60,14 @@ def test_demo_renders_a_pull_and_a_contact_sheet(tmp_path):
     # Two rows (plate, render) of six frames at half size with 2 px borders.
     assert (spec.width, spec.height) == (6 * (80 + 4), 2 * (45 + 4))
     assert (out / "job.json").exists()
+
+
+def test_short_shots_get_a_valid_pull():
+    from focuspull.demo import demo_job
+
+    for n in range(1, 7):
+        shot = DemoShot(num_frames=n)
+        job = demo_job(shot, "p.####.exr", "o.####.exr")
+        frames = [k.frame for k in job.focus.value.keys]
+        assert frames[0] == shot.first_frame and frames == sorted(set(frames))
+        assert job.focus.value(shot.first_frame) == shot.near_distance

@@ -82,3 +82,19 @@ def test_killed_task_is_completed_by_a_resumed_rerun(tmp_path, sig):
     for frame, stat in before.items():
         now = after[frame].stat()
         assert (now.st_ino, now.st_mtime_ns) == (stat.st_ino, stat.st_mtime_ns), f"frame {frame} was rendered again"
+
+
+@pytest.mark.xfail(strict=True, reason="pipeline._already_written reads only the header: a frame truncated after it "
+                   "was written (a failed copy) still counts as done; see docs/farm.md, Limits")
+def test_resume_renders_again_a_frame_truncated_after_it_was_written(tmp_path):
+    from focuspull.job import Job
+    from focuspull.pipeline import render_job
+
+    plate = make_plate(tmp_path / "plate", FRAMES[:2])
+    job = Job.load(write_job(tmp_path / "job.json", plate, str(tmp_path / "out" / "refocus.####.exr"),
+                             frames="1001-1002"))
+    render_job(job)
+    path = tmp_path / "out" / "refocus.1002.exr"
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])  # header intact, pixels cut off
+    report = render_job(job, resume=True)
+    assert report.frames == (1002,)

@@ -19,6 +19,15 @@ from focuspull.engines.neural.vae import SkipVAE, skip_widths  # noqa: E402
 from focuspull.errors import WeightsError  # noqa: E402
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    # Tiny matmuls on a shared 2-core machine: extra threads only spin-wait.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="module")
 def weights(tmp_path_factory):
     return save_random_models(tmp_path_factory.mktemp("weights"), "tiny", seed=1)

@@ -82,8 +82,17 @@ def test_node_layout(nk):
     assert names.index("render") < names.index("cancel") < names.index("status")
     from focuspull.aperture import APERTURE_SHAPES
 
-    assert node["aperture_shape"].values() == list(APERTURE_SHAPES)  # what the core offers, via the schema
-    assert [n.Class() for n in node.nodes()].count("Input") == 2 and node.maxInputs() == 2
+    from focuspull.job import DEPTH_KINDS
+
+    # the menus offer what the core offers, read from the shipped schema
+    assert node["aperture_shape"].values() == list(APERTURE_SHAPES)
+    assert node["depth_kind"].values() == list(DEPTH_KINDS)
+    assert node["focus_mode"].values()[:4] == ["auto", "distance", "disparity", "point"]
+    assert "lens" in node["strength_mode"].values()
+    for option in ("focus_window_px", "focus_track", "strength_f_stop", "strength_focal_length_mm",
+                   "aperture_rotation_deg", "depth_model"):
+        assert option in names, option
+    assert [n.Class() for n in node.nodes()].count("Input") == 3 and node.maxInputs() == 3
     assert node.node(plugin.PLATE_WRITE)["disable"].value() is True
 
 
@@ -191,20 +200,50 @@ def test_scene_linear_names(nk, colorspace, linear):
     assert nk[1].is_scene_linear(colorspace) is linear
 
 
-def test_focus_point_samples_depth_under_the_point_each_frame(nk, tmp_path):
+def test_focus_point_mode_sends_the_point_per_frame(nk, tmp_path):
+    from focuspull.job import Job
+
     fake, plugin = nk
-    read = plate_read(fake, tmp_path)
-    read.channel_list = ["rgba.red", "rgba.green", "rgba.blue", "rgba.alpha", "depth.Z"]
-    # depth grows to the right and with time: z = 1 + x/10 + (frame - 1001)
-    read.sampler = lambda channel, x, y, frame: 1.0 + x / 10.0 + (frame - 1001) if channel == "depth.Z" else 0.5
-    node = make_node(fake, plugin, read, tmp_path)
+    node = make_node(fake, plugin, plate_read(fake, tmp_path), tmp_path)
     node["focus_mode"].setValue("point")
     point = node["focus_point"]
+    point.setValue([10.0, 24.0])
     point.setValueAt(10.0, 1001, 0)
     point.setValueAt(30.0, 1003, 0)
     point.animation(0).changeInterpolation(point.animation(0).keys(), fake.LINEAR)
+    node["focus_track"].setValue(True)
     job = plugin.build_plan(node).job
-    assert job["focus"] == {"value": {"frames": [1001, 1002, 1003], "values": [2.0, 4.0, 6.0]}, "mode": "distance"}
+    assert job["focus"] == {"mode": "point", "x": {"frames": [1001, 1002, 1003], "values": [10.0, 20.0, 30.0]},
+                            "y": 24.0, "origin": "bottom_left", "track": True}
+    assert Job.from_dict(job).focus.track is True
+
+
+def test_matte_estimate_and_lens_modes_validate_in_the_core(nk, tmp_path):
+    from focuspull.job import Job
+
+    fake, plugin = nk
+    node = make_node(fake, plugin, plate_read(fake, tmp_path), tmp_path)
+    matte = fake.nodes.Read(file=str(tmp_path / "matte" / "subject.####.exr"), first=1001, last=1003)
+    matte["colorspace"].setValue("sRGB")  # a matte is data: read as stored
+    node.setInput(plugin.MATTE_INPUT, matte)
+    node["focus_mode"].setValue("matte")
+    node["depth_source"].setValue("estimate")
+    node["strength_mode"].setValue("lens")
+    node["strength_focal_length_mm"].setValue(50.0)
+    f_stop = node["strength_f_stop"]
+    f_stop.setValueAt(2.8, 1001)
+    f_stop.setValueAt(5.6, 1003)
+    node["strength_filmback_width_mm"].setValue(36.0)
+    plan = plugin.build_plan(node)
+    job = plan.job
+    assert job["focus"] == {"mode": "matte", "matte": str(tmp_path / "matte" / "subject.####.exr")}
+    assert job["depth"] == {"source": "estimate"}
+    assert job["strength"]["mode"] == "lens" and "value" not in job["strength"]
+    assert job["strength"]["focal_length_mm"] == 50.0 and job["strength"]["filmback_width_mm"] == 36.0
+    assert job["strength"]["f_stop"]["values"][0] == 2.8 and job["strength"]["f_stop"]["values"][-1] == 5.6
+    parsed = Job.from_dict(job)
+    assert parsed.depth.kind == "normalized_disparity" and parsed.strength.f_stop.evaluate([1001])[0] == 2.8
+    assert [s.needs_write for s in plan.sources] == [None, None]
 
 
 def test_bad_settings_are_reported_on_the_node(nk, tmp_path):

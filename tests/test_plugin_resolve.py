@@ -75,9 +75,14 @@ def test_setting_file_matches_the_script_and_the_core():
     controls = macro["Tools"]["FocusPullPlate"]["UserControls"]
     for name, options in ff.CHOICES.items():
         assert [o["CCS_AddString"] for o in controls[name].array] == options, name
+    from focuspull.job import DEPTH_KINDS, FocusSpec, StrengthSpec
+    from typing import get_args, get_type_hints
+
     assert ff.CHOICES["ApertureShape"] == list(APERTURE_SHAPES)
     assert ff.CHOICES["PixelType"] == fc.load_schema()["properties"]["output"]["properties"]["pixel_type"]["enum"]
-    assert ff.CHOICES["DepthKind"] == fc.load_schema()["properties"]["depth"]["properties"]["kind"]["enum"]
+    assert ff.CHOICES["DepthKind"] == list(DEPTH_KINDS)
+    assert ff.CHOICES["StrengthMode"] == list(get_args(get_type_hints(StrengthSpec)["mode"]))
+    assert set(ff.CHOICES["FocusMode"]) <= set(get_args(get_type_hints(FocusSpec)["mode"]))
     exposed = macro["Inputs"].fields
     for name in list(ff.CHOICES) + ["Focus", "Strength", "Output", "Frames", "Status", "Render", "Cancel"]:
         assert exposed[name]["Source"] == name and exposed[name]["SourceOp"] == ff.CONTROLS
@@ -117,7 +122,7 @@ def test_exr_loader_is_used_directly_with_frames_mapped_and_controls_sampled(env
     macro.animate("Focus", {1001: 2.0, 1003: 4.0})
     macro.animate("ApertureAspect", {1001: 1.0, 1003: 0.5})
     macro.SetInput("Engine", 1)
-    macro.SetInput("DepthKind", 1)
+    macro.SetInput("DepthKind", 2)  # disparity
     macro.SetInput("DepthChannel", "disparity.x")
     plan = ff.build_plan(comp, macro)
     job = plan.job
@@ -125,13 +130,35 @@ def test_exr_loader_is_used_directly_with_frames_mapped_and_controls_sampled(env
     assert plan.times == [1001.0, 1002.0, 1003.0] and plan.frames == [1, 2, 3]
     assert job["input"] == {"pattern": str(tmp_path / "plate" / "plate.####.exr"), "frames": "1-3"}
     assert job["focus"] == {"value": {"frames": [1, 2, 3], "values": [2.0, 3.0, 4.0]}, "mode": "auto"}
-    assert job["strength"] == {"value": 10}
+    assert job["strength"] == {"value": 10, "mode": "k"}
     assert job["aperture"] == {"aspect": {"frames": [1, 2, 3], "values": [1.0, 0.75, 0.5]}}
     assert job["engine"]["name"] == "neural"
     assert job["depth"] == {"source": "channel", "kind": "disparity", "channel": "disparity.x"}
     assert plan.sources[0].saver is None and not comp.renders
     parsed = Job.from_dict(job)
     assert parsed.focus.value.evaluate([1, 2, 3]) == [2.0, 3.0, 4.0]
+
+
+def test_point_lens_and_estimate_modes(env, tmp_path):
+    from focuspull.job import Job
+
+    comp, loader, macro = shot(tmp_path)
+    macro.SetInput("FocusMode", 3)  # point
+    macro.animate("FocusX", {1001: 10.0, 1003: 30.0})
+    macro.SetInput("FocusY", 12.0)
+    macro.SetInput("StrengthMode", 1)  # lens
+    macro.SetInput("FocalLength", 50.0)
+    macro.animate("FStop", {1001: 2.0, 1003: 4.0})
+    macro.SetInput("Filmback", 36.0)
+    macro.SetInput("DepthSource", 1)  # estimate
+    job = ff.build_plan(comp, macro).job
+    assert job["focus"] == {"mode": "point", "x": {"frames": [1, 2, 3], "values": [10.0, 20.0, 30.0]}, "y": 12.0,
+                            "origin": "bottom_left"}
+    assert job["strength"] == {"mode": "lens", "focal_length_mm": 50.0,
+                               "f_stop": {"frames": [1, 2, 3], "values": [2.0, 3.0, 4.0]}, "filmback_width_mm": 36.0}
+    assert job["depth"] == {"source": "estimate"}
+    parsed = Job.from_dict(job)
+    assert parsed.depth.kind == "normalized_disparity" and parsed.focus.origin == "bottom_left"
 
 
 def test_trimmed_loader_maps_comp_time_to_the_right_files(env, tmp_path):

@@ -26,7 +26,7 @@ from PySide6 import QtCore, QtGui  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 
 from focuspull.color import ColorConfig  # noqa: E402
-from focuspull.demo import DemoShot, demo_job, write_plate  # noqa: E402
+from focuspull.demo import DemoShot, write_plate  # noqa: E402
 from focuspull.io import SequencePattern, read_image  # noqa: E402
 from focuspull.job import Job  # noqa: E402
 
@@ -138,34 +138,69 @@ def _click(view, x: float, y: float) -> None:
                      view.image_to_widget(x, y).toPoint())
 
 
-def _median_distance(plate: str, frame: int, x: float, y: float, r: int = 4) -> float:
-    z = read_image(SequencePattern.parse(plate).path(frame)).channel("Z")
-    col, row = int(x), int(y)
-    window = 1.0 / z[max(row - r, 0) : row + r + 1, max(col - r, 0) : col + r + 1]
-    return float(1.0 / np.median(window))
+def _point_mode_distance(plate: str, frame: int, x: float, y: float, tmp_path: Path) -> float:
+    """The focus distance the core renders for a point-mode job clicked at (x, y)."""
+    from focuspull.pipeline import prepare
+
+    job = Job.from_dict({
+        "schema": "focuspull.job/1",
+        "input": {"pattern": plate, "frames": str(frame)},
+        "depth": {"kind": "depth"},
+        "focus": {"mode": "point", "x": x, "y": y},
+        "strength": 1.0,
+        "output": {"pattern": str(tmp_path / "point" / "p.####.exr")},
+    })
+    return 1.0 / prepare(job).focus_disparity[0]
 
 
-def test_two_clicks_on_two_frames_make_a_focus_pull(window, plate):
+def test_two_clicks_on_two_frames_make_a_focus_pull(window, plate, tmp_path):
     ws = window.workspace
     assert ws.job.focus_mode == "distance"
     ws.set_frame(FIRST)
     _click(ws.view, *POST)
     keys = ws.job.focus.value.keys
-    assert [(k.frame, round(k.value, 6)) for k in keys] == [(FIRST, round(_median_distance(plate, FIRST, *POST), 6))]
-    assert keys[0].value == pytest.approx(SHOT.near_distance, rel=1e-3)  # the post
+    assert [k.frame for k in keys] == [FIRST]  # the untouched default is replaced, not kept as a key
+    assert keys[0].value == pytest.approx(SHOT.near_distance, rel=1e-4)  # the post
+    # the same focus the core renders for a point-mode job clicked there
+    assert keys[0].value == pytest.approx(_point_mode_distance(plate, FIRST, *POST, tmp_path), rel=1e-6)
     ws.set_frame(FIRST + 3)
     _click(ws.view, *WALL)
     keys = ws.job.focus.value.keys
     assert [k.frame for k in keys] == [FIRST, FIRST + 3]
-    assert keys[1].value == pytest.approx(SHOT.far_distance, rel=1e-3)  # the wall
+    assert keys[1].value == pytest.approx(SHOT.far_distance, rel=1e-4)  # the wall
     # the shot's per-frame focus follows: d_f = 1/S at the keys, eased in between
     d_f = ws.shot.focus_disparity
-    assert d_f[0] == pytest.approx(1 / SHOT.near_distance, rel=1e-3)
-    assert d_f[3] == pytest.approx(1 / SHOT.far_distance, rel=1e-3)
+    assert d_f[0] == pytest.approx(1 / SHOT.near_distance, rel=1e-4)
+    assert d_f[3] == pytest.approx(1 / SHOT.far_distance, rel=1e-4)
     assert SHOT.near_distance < ws.job.focus.value(FIRST + 1) < ws.job.focus.value(FIRST + 2) < SHOT.far_distance
     # one undo step per click
     ws.document.undo_stack.undo()
     assert [k.frame for k in ws.job.focus.value.keys] == [FIRST]
+
+
+def test_click_on_a_point_mode_job_keys_the_point(qtbot, plate, tmp_path):
+    from focuspull.ui import FocusPullWindow
+
+    job = Job.from_dict({
+        "schema": "focuspull.job/1",
+        "input": {"pattern": plate},
+        "depth": {"kind": "depth"},
+        "focus": {"mode": "point", "x": 48, "y": 32},
+        "strength": 2.0,
+        "output": {"pattern": str(tmp_path / "o" / "r.####.exr")},
+    })
+    win = FocusPullWindow()
+    qtbot.addWidget(win)
+    win.resize(900, 640)
+    win.show()
+    ws = win.workspace
+    assert ws.load_job(job)
+    ws.set_frame(FIRST + 2)
+    _click(ws.view, *POST)
+    spec = ws.job.focus
+    # the point in display-window pixels (the same as the data window here), to the widget's pixel
+    assert (spec.x(FIRST + 2), spec.y(FIRST + 2)) == pytest.approx(POST, abs=0.5 / ws.view.scale())
+    assert ws.shot.focus_disparity[2] == pytest.approx(1 / SHOT.near_distance, rel=1e-4)
 
 
 def test_click_in_disparity_mode_keys_the_disparity(qtbot, plate, tmp_path):
@@ -180,10 +215,8 @@ def test_click_in_disparity_mode_keys_the_disparity(qtbot, plate, tmp_path):
     assert ws.open_pattern(plate, depth_kind="disparity", output=str(tmp_path / "o" / "r.####.exr"))
     assert ws.job.focus_mode == "disparity"
     _click(ws.view, *WALL)
-    z = read_image(SequencePattern.parse(plate).path(FIRST)).channel("Z")
-    expected = float(np.median(z[2:11, 2:11]))
-    assert ws.job.focus.value.keys[0].value == pytest.approx(expected, rel=1e-6)
-    assert expected == pytest.approx(SHOT.far_distance)
+    # The Z values read as a disparity map: the key is the value itself, not its inverse.
+    assert ws.job.focus.value.keys[0].value == pytest.approx(SHOT.far_distance, rel=1e-4)
 
 
 def test_timeline_edits_change_the_job_and_undo_restores_it(window, qtbot):
@@ -313,7 +346,7 @@ def test_preview_renders_off_the_gui_thread_and_the_ui_stays_responsive(qtbot, p
     assert ws.view._message.startswith("preview")
 
 
-def test_preview_keeps_in_focus_pixels_and_blurs_the_rest(window, plate):
+def test_preview_keeps_in_focus_pixels_and_blurs_the_rest(window, qtbot):
     ws = window.workspace
     ws.set_frame(FIRST)
     ws.focus_at(*WALL)  # focus on the wall
@@ -321,11 +354,9 @@ def test_preview_keeps_in_focus_pixels_and_blurs_the_rest(window, plate):
     ws.value_spin.setValue(20.0)
     ws.set_preview_scale(1)
     ws.set_source("preview")
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not (
-        ws.last_preview is not None and ws.last_preview.revision == ws.document.revision
-    ):
-        QtCore.QCoreApplication.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 50)
+    qtbot.waitUntil(
+        lambda: ws.last_preview is not None and ws.last_preview.revision == ws.document.revision, timeout=60000
+    )
     result = ws.last_preview
     assert result is not None and result.revision == ws.document.revision
     plate_rgba = ws.frame_data(FIRST).rgba
@@ -378,8 +409,16 @@ def test_save_and_open_jobs(window, qtbot, plate, tmp_path):
     assert Job.load(path) == ws.job
     assert ws.document.undo_stack.isClean()
 
-    # a job as a host node writes it (keys on host frames) opens with its curves
-    host_job = demo_job(SHOT, plate, str(tmp_path / "host" / "r.####.exr"))
+    # a job as a host node writes it (dense per-frame samples of its curves) opens with them
+    frames = list(range(FIRST, FIRST + 4))
+    host_job = Job.from_dict({
+        "schema": "focuspull.job/1",
+        "input": {"pattern": plate, "frames": f"{FIRST}-{FIRST + 3}"},
+        "depth": {"source": "channel", "channel": "Z", "kind": "depth"},
+        "focus": {"frames": frames, "values": [2.0, 4.0, 8.0, 16.0]},
+        "strength": {"frames": frames, "values": [10.0, 10.0, 12.0, 12.0]},
+        "output": {"pattern": str(tmp_path / "host" / "r.####.exr")},
+    })
     host_path = tmp_path / "host.json"
     host_job.save(host_path)
     other = FocusPullWindow()
@@ -387,7 +426,8 @@ def test_save_and_open_jobs(window, qtbot, plate, tmp_path):
     other.show()
     assert other.workspace.open_job(str(host_path))
     assert other.workspace.job == Job.load(host_path)
-    assert other.workspace.shot.frames == tuple(range(FIRST, FIRST + 4))
+    assert other.workspace.shot.frames == tuple(frames)
+    assert other.workspace.shot.focus_disparity == pytest.approx([0.5, 0.25, 0.125, 0.0625])
     assert other.workspace.timeline.active_curve() == host_job.focus.value
 
 
@@ -395,6 +435,8 @@ def test_overlays_follow_the_focus(window):
     ws = window.workspace
     ws.set_frame(FIRST)
     ws.focus_at(*WALL)
+    ws.set_active_curve("strength")
+    ws.value_spin.setValue(10.0)  # the post's CoC: 10 * (1/2 - 1/20) = 4.5 px
     ws.set_overlay("focus")
     grab = ws.view.grab().toImage()
     wall = view_pixel(grab, ws.view, *WALL)

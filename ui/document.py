@@ -1,8 +1,8 @@
 """The job being edited, with undo: every edit swaps one immutable Job for another.
 
-Jobs are frozen dataclasses, so an undo command is just (before, after). Edits
-are validated with the core's own per-frame checks before they reach the
-stack, so the stack never holds a job that cannot render.
+Jobs are frozen dataclasses, so an undo command is just (before, after). The
+workspace resolves an edited job (the core's per-frame checks) before it
+pushes it, so the stack never holds a job that cannot render.
 """
 
 from __future__ import annotations
@@ -77,10 +77,10 @@ class JobDocument(QtCore.QObject):
             raise RuntimeError("no job to edit")
         if job == self._job:
             return
-        validate(job)
         self.undo_stack.push(JobEdit(self, self._job, job, text, merge_key))
 
-    def curve(self, name: str) -> "Curve":
+    def curve(self, name: str) -> "Curve | None":
+        """The focus or strength curve; None where the job's mode has none (point/matte focus, lens K)."""
         if self._job is None:
             raise RuntimeError("no job")
         return getattr(self._job, _check_curve(name)).value
@@ -90,21 +90,10 @@ class JobDocument(QtCore.QObject):
         spec = getattr(self._job, _check_curve(name))
         return self._job.replace(**{name: dataclasses.replace(spec, value=curve)})
 
-    def set_curve(self, name: str, curve: "Curve", text: str, merge_key: str | None = None) -> None:
-        self.edit(self.with_curve(name, curve), text, merge_key)
-
     def _assign(self, job: "Job | None") -> None:
         old, self._job = self._job, job
         self.revision += 1
         self.jobChanged.emit(old, job)
-
-
-def validate(job: "Job") -> None:
-    """The core's per-frame checks (focus > 0 for distances, K >= 0) at every key."""
-    from focuspull.focus import focus_disparity, strength_px
-
-    focus_disparity(job, [k.frame for k in job.focus.value.keys])
-    strength_px(job, [k.frame for k in job.strength.value.keys])
 
 
 def _check_curve(name: str) -> str:

@@ -1,42 +1,35 @@
-"""Click to focus: a robust disparity under the cursor, in the job's focus units.
+"""Click to focus: the disparity under the cursor, in the units the job keys focus in.
 
-One pixel of a depth pass is a poor sample (anti-aliased edges mix two
-depths, renders have fireflies in Z), so the focus comes from the median of
-a small window: the subject that covers most of the window wins.
+The pick is the core's own point sampler (:func:`focuspull.focus.pick_point`,
+what focus mode ``point`` renders with): an edge-aware weighted median over a
+window, so a click on a thin subject in front of a busy background keys the
+subject, and a click on one surface is a noise-robust median. A key set by a
+click therefore gives the same d_f as a point-mode job clicked at the same
+place.
 """
 
 from __future__ import annotations
 
-import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from focuspull.errors import FocusPullError, JobError
 
 if TYPE_CHECKING:
-    import numpy as np
-
     from focuspull.job import Job
+    from focuspull.pipeline import FrameData
 
-#: half size of the sampling window: 9x9 pixels at full resolution
-DEFAULT_RADIUS_PX = 4
+#: focus modes whose focus is a keyframed value the UI edits as a curve
+CURVE_FOCUS_MODES = ("distance", "disparity")
 
 
-def median_disparity(disparity: "np.ndarray", x_px: float, y_px: float, radius_px: int = DEFAULT_RADIUS_PX) -> float:
-    """Median disparity of the (2r+1)^2 window around pixel (x, y), cut at the frame edges.
+def pick_disparity(data: "FrameData", x_px: float, y_px: float, window_px: int) -> float:
+    """Robust disparity around plate pixel (x, y) (data-window pixels, origin top left)."""
+    from focuspull.focus import pick_point
 
-    ``x_px``/``y_px`` are continuous image coordinates (pixel i spans i..i+1,
-    origin top left), as the viewer reports them.
-    """
-    import numpy as np
-
-    height, width = disparity.shape[:2]
-    col, row = int(math.floor(x_px)), int(math.floor(y_px))
-    if not (0 <= col < width and 0 <= row < height):
+    height, width = data.disparity.shape
+    if not (0 <= x_px < width and 0 <= y_px < height):
         raise FocusPullError(f"point ({x_px:.1f}, {y_px:.1f}) is outside the {width}x{height} frame")
-    if radius_px < 0:
-        raise ValueError(f"radius_px {radius_px} must be >= 0")
-    window = disparity[max(row - radius_px, 0) : row + radius_px + 1, max(col - radius_px, 0) : col + radius_px + 1]
-    return float(np.median(window))
+    return pick_point(data.disparity, data.rgba, x_px, y_px, window_px)
 
 
 def focus_value(job: "Job", disparity: float) -> float:
@@ -56,3 +49,17 @@ def focus_value(job: "Job", disparity: float) -> float:
 def focus_units(job: "Job") -> str:
     """How the focus value reads in the UI."""
     return "distance" if job.focus_mode == "distance" else "disparity"
+
+
+def data_to_display(spec: Any, col: float, row: float, origin: str) -> tuple[float, float]:
+    """(column, row) of the data window -> a point-mode (x, y) in display-window pixels.
+
+    The inverse of :func:`focuspull.focus.display_to_data`, so a point keyed
+    here lands on the same pixel when the core picks it.
+    """
+    full_x, full_y = getattr(spec, "full_x", 0), getattr(spec, "full_y", 0)
+    data_x, data_y = getattr(spec, "x", 0), getattr(spec, "y", 0)
+    full_height = getattr(spec, "full_height", 0) or getattr(spec, "height", 0)
+    x = col - full_x + data_x
+    y_down = row - full_y + data_y
+    return x, (y_down if origin == "top_left" else full_height - y_down)

@@ -13,6 +13,7 @@ import logging
 import os
 import threading
 from collections import OrderedDict
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from focuspull.errors import SequenceError
@@ -54,7 +55,7 @@ def new_job(
     *,
     depth: str | None = None,
     depth_channel: str | None = None,
-    depth_kind: str = "depth",
+    depth_kind: str | None = None,
     output: str | None = None,
     ocio: str | None = None,
     input_colorspace: str | None = None,
@@ -77,7 +78,7 @@ def new_job(
         "input": {"pattern": pattern, **({"colorspace": input_colorspace} if input_colorspace else {})},
         "depth": {
             "source": "sequence" if depth else "channel",
-            "kind": depth_kind,
+            **({"kind": depth_kind} if depth_kind else {}),
             **({"pattern": depth} if depth else {}),
             **({"channel": depth_channel} if depth_channel else {}),
         },
@@ -90,7 +91,7 @@ def new_job(
     job = Job.from_dict(data)
     shot = prepare(job)
     first = load_frame_data(shot, shot.frames[0])
-    focus, strength = suggested_focus_strength(job, first.disparity)
+    focus, strength = suggested_focus_strength(job, first)
     from focuspull.curves import Curve
 
     return job.replace(
@@ -99,18 +100,19 @@ def new_job(
     )
 
 
-def suggested_focus_strength(job: "Job", disparity: "object") -> tuple[float, float]:
+def suggested_focus_strength(job: "Job", data: "FrameData") -> tuple[float, float]:
     """(focus value in the job's units, K) for a first look at a frame."""
     import numpy as np
 
-    from focuspull.ui.sampling import focus_value, median_disparity
+    from focuspull.ui.sampling import focus_value, pick_disparity
 
-    height, width = disparity.shape  # type: ignore[attr-defined]
-    d_focus = median_disparity(disparity, width / 2, height / 2, radius_px=max(min(width, height) // 20, 1))
+    disparity = data.disparity
+    height, width = disparity.shape
+    d_focus = pick_disparity(data, width / 2, height / 2, max(min(width, height) // 20, 1))
     if job.focus_mode == "distance" and not d_focus > 0:
-        positive = disparity[disparity > 0]  # type: ignore[index]
+        positive = disparity[disparity > 0]
         d_focus = float(np.median(positive)) if positive.size else 1.0
-    spread = float(np.max(np.abs(disparity - d_focus)))  # type: ignore[operator]
+    spread = float(np.max(np.abs(disparity - d_focus)))
     strength = DEFAULT_MAX_COC_FRACTION * width / spread if spread > 0 else 0.0
     return focus_value(job, d_focus), round(strength, 3)
 
@@ -119,22 +121,34 @@ def needs_prepare(old: "Job | None", new: "Job") -> bool:
     return old is None or any(getattr(old, name) != getattr(new, name) for name in STRUCTURAL_FIELDS)
 
 
-def update_shot(shot: "Shot | None", job: "Job") -> "Shot":
-    """The shot for an edited job: curves re-evaluated when only they (or the
-    output) changed, a full ``prepare`` when the input, depth or engine did."""
-    from focuspull.focus import focus_disparity, strength_px
+FrameReader = Callable[[Sequence[int]], Iterable["FrameData"]]
+
+
+def update_shot(shot: "Shot | None", job: "Job", read: FrameReader | None = None) -> "Shot":
+    """The shot for an edited job.
+
+    A full ``prepare`` when the input, depth or engine changed; otherwise the
+    per-frame focus and K are resolved again with the core's
+    ``resolve_per_frame``. ``read`` supplies frames when a mode picks from the
+    depth (point, matte, max_blur); default: read them from disk.
+    """
+    from focuspull.focus import resolve_per_frame
     from focuspull.io import SequencePattern
-    from focuspull.pipeline import prepare
+    from focuspull.io.header import read_header
+    from focuspull.pipeline import prepare, read_frames
 
     if shot is None or needs_prepare(shot.job, job):
         return prepare(job)
-    return dataclasses.replace(
-        shot,
-        job=job,
-        output=SequencePattern.parse(job.output.pattern),
-        focus_disparity=tuple(focus_disparity(job, shot.frames)),
-        strength_px=tuple(strength_px(job, shot.frames)),
+    shot = dataclasses.replace(shot, job=job, output=SequencePattern.parse(job.output.pattern))
+    window = read_header(shot.input.path(shot.frames[0]))["display_window"]
+    resolved = shot  # bound for the default reader below
+    per_frame = resolve_per_frame(
+        job,
+        shot.frames,
+        width_px=float(window[2] - window[0] + 1),
+        read=read or (lambda frames: read_frames(resolved, frames)),
     )
+    return dataclasses.replace(shot, focus_disparity=per_frame.focus_disparity, strength_px=per_frame.strength_px)
 
 
 def load_frame_data(shot: "Shot", frame: int) -> "FrameData":

@@ -8,6 +8,7 @@ composes, displays and edits.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import os
@@ -16,14 +17,14 @@ from typing import TYPE_CHECKING, Any
 
 from focuspull.errors import FocusPullError, JobError
 from focuspull.ui import keys as keyops
-from focuspull.ui._qt import QtCore, QtGui, QtWidgets
+from focuspull.ui._qt import QtCore, QtGui, QtWidgets, guard_none_refcount
 from focuspull.ui.cache import CacheLoader
 from focuspull.ui.display import display_rgb, quantize, upscale_to
 from focuspull.ui.document import CURVES, JobDocument
 from focuspull.ui.overlays import DEFAULT_FOCUS_THRESHOLD_PX, OVERLAY_LABELS, OVERLAYS, apply_overlay, signed_coc_px
 from focuspull.ui.preview import PREVIEW_SCALES, PreviewController, PreviewResult
 from focuspull.ui.render import RenderController
-from focuspull.ui.sampling import DEFAULT_RADIUS_PX, focus_units, focus_value, median_disparity
+from focuspull.ui.sampling import data_to_display, focus_units, focus_value, pick_disparity
 from focuspull.ui.session import DEFAULT_CACHE_BYTES, FrameCache, load_frame_data, needs_prepare, new_job, update_shot
 from focuspull.ui.timeline import CurveTimeline
 from focuspull.ui.viewer import ImageView, rgb8_to_qimage
@@ -58,6 +59,7 @@ class FocusPullWidget(QtWidgets.QWidget):
         engine_factory: Callable[["Shot"], "Engine"] | None = None,
     ) -> None:
         super().__init__(parent)
+        guard_none_refcount()
         self.setObjectName("FocusPullWidget")
         self.setWindowTitle("FocusPull")
         self.document = JobDocument(self)
@@ -74,7 +76,6 @@ class FocusPullWidget(QtWidgets.QWidget):
         self.view_name: str | None = None
         self.preview_scale = 2
         self.focus_threshold_px = DEFAULT_FOCUS_THRESHOLD_PX
-        self.pick_radius_px = DEFAULT_RADIUS_PX
         self.fps = DEFAULT_FPS
         self.last_preview: PreviewResult | None = None
         self._preview_error = ""
@@ -205,8 +206,9 @@ class FocusPullWidget(QtWidgets.QWidget):
         transport.addWidget(self.frame_info, 1)
         transport.addWidget(QtWidgets.QLabel("Depth is"))
         self.depth_kind_combo = QtWidgets.QComboBox()
-        self.depth_kind_combo.addItem("distance (Z)", "depth")
-        self.depth_kind_combo.addItem("disparity", "disparity")
+        for kind, label in (("depth", "distance z"), ("inverse_depth", "1/z (far = 0)"), ("disparity", "disparity"),
+                            ("normalized_disparity", "disparity 0..1")):
+            self.depth_kind_combo.addItem(label, kind)
         transport.addWidget(self.depth_kind_combo)
         layout.addLayout(transport)
 
@@ -334,6 +336,7 @@ class FocusPullWidget(QtWidgets.QWidget):
             self.show_error(str(err))
             return False
         self._install_shot(shot, frame)
+        self._prepared = (job, shot)
         self.document.reset(job, path)
         self.show_status(f"{len(shot.frames)} frames of {shot.input.canonical()}")
         return True
@@ -438,29 +441,46 @@ class FocusPullWidget(QtWidgets.QWidget):
     def focus_at(self, x_px: float, y_px: float) -> float:
         """Click to focus: key the focus at the current frame from the depth under (x, y).
 
-        The median disparity of a small window is converted to the job's focus
-        units (a distance 1/d for metric depth, else the disparity) and set as
-        a key at the current frame, as one undoable edit. Returns the value.
+        The core's point sampler picks a robust disparity around the point; it
+        is keyed in the job's units (a distance 1/d for metric depth, else the
+        disparity) as one undoable edit. A job in focus mode ``point`` gets an
+        x/y key there instead. Returns the picked disparity.
         """
-        if self.shot is None or self.frame is None or self.job is None:
+        job, shot, frame = self.job, self.shot, self.frame
+        if job is None or shot is None or frame is None:
             raise FocusPullError("no plate is open")
         data = self.frame_data()
-        disparity = median_disparity(data.disparity, x_px, y_px, self.pick_radius_px)
-        value = focus_value(self.job, disparity)
-        curve = keyops.set_key(self.document.curve("focus"), self.frame, value, frames=self.shot.frames)
-        self.document.set_curve("focus", curve, f"Focus {value:.4g} at frame {self.frame}")
-        self.show_status(f"focus key at frame {self.frame}: {focus_units(self.job)} {value:.4g} "
-                         f"(disparity {disparity:.4g}, median of {2 * self.pick_radius_px + 1}px window)")
-        return value
+        mode = job.focus_mode
+        if mode == "matte":
+            raise FocusPullError("this job's focus comes from a subject matte (focus mode 'matte'); it has no keys to set")
+        disparity = pick_disparity(data, x_px, y_px, job.focus.window_px)
+        if mode == "point":
+            x, y = data_to_display(data.image.spec, x_px, y_px, job.focus.origin)
+            spec = job.focus
+            assert spec.x is not None and spec.y is not None
+            focus = dataclasses.replace(spec, x=keyops.set_key(spec.x, frame, x, frames=shot.frames),
+                                        y=keyops.set_key(spec.y, frame, y, frames=shot.frames))
+            self._edit_job(job.replace(focus=focus), f"Focus point ({x:.0f}, {y:.0f}) at frame {frame}")
+            self.show_status(f"focus point key at frame {frame}: ({x:.1f}, {y:.1f}), disparity {disparity:.4g}")
+            return disparity
+        value = focus_value(job, disparity)
+        assert job.focus.value is not None
+        curve = keyops.set_key(job.focus.value, frame, value, frames=shot.frames)
+        self._edit_job(self.document.with_curve("focus", curve), f"Focus {value:.4g} at frame {frame}")
+        self.show_status(f"focus key at frame {frame}: {focus_units(job)} {value:.4g} (disparity {disparity:.4g})")
+        return disparity
 
     def edit_curve(self, name: str, edit: Callable[[Any], Any], text: str, merge_key: str | None = None) -> bool:
         """Apply ``edit(curve) -> curve`` to a curve as one undoable step; errors go to the status line."""
         try:
-            curve = edit(self.document.curve(name))
-            self.document.set_curve(name, curve, text, merge_key)
+            curve = self.document.curve(name)
+            if curve is None:
+                raise FocusPullError(f"the job's {name} mode has no curve to key")
+            self._edit_job(self.document.with_curve(name, edit(curve)), text, merge_key)
         except FocusPullError as err:
             self.show_error(str(err))
             self._sync_curves()
+            self._sync_key_editor()
             return False
         return True
 
@@ -468,7 +488,10 @@ class FocusPullWidget(QtWidgets.QWidget):
         if self.frame is None or self.job is None:
             return
         name = self.timeline.active
-        value = self.document.curve(name)(self.frame)
+        curve = self.document.curve(name)
+        if curve is None:
+            return
+        value = curve(self.frame)
         frames = self.shot.frames if self.shot else ()
         self.edit_curve(name, lambda c: keyops.set_key(c, self.frame, value, frames=frames),
                         f"Key {name} at frame {self.frame}")
@@ -477,7 +500,10 @@ class FocusPullWidget(QtWidgets.QWidget):
         if self.job is None:
             return
         name = self.timeline.active
-        frame = self.frame if self.frame is not None and keyops.key_at(self.document.curve(name), self.frame) else None
+        curve = self.document.curve(name)
+        if curve is None:
+            return
+        frame = self.frame if self.frame is not None and keyops.key_at(curve, self.frame) else None
         frame = frame if frame is not None else self.timeline.selected_key()
         if frame is None:
             self.show_status("no key at this frame")
@@ -607,36 +633,44 @@ class FocusPullWidget(QtWidgets.QWidget):
         self.loader.start(shot, frame)
 
     def _on_job_changed(self, old: "Job | None", new: "Job | None") -> None:
+        prepared, self._prepared = self._prepared, None
         if new is None:
             self.shot, self.frame = None, None
             self._sync_all()
             return
         try:
-            if self.shot is None or needs_prepare(self.shot.job, new):
-                prepared = self._prepared
-                shot = prepared[1] if prepared and prepared[0] == new else update_shot(None, new)
-                self._install_shot(shot, self.frame)
-            else:
-                self.shot = update_shot(self.shot, new)
+            shot = prepared[1] if prepared and prepared[0] is new else self._resolve(new)
         except FocusPullError as err:
             self.show_error(str(err))
             return
-        finally:
-            self._prepared = None
+        if self.shot is None or needs_prepare(self.shot.job, new):
+            self._install_shot(shot, self.frame)
+        else:
+            self.shot = shot
         self._sync_all()
         self._request_preview()
         self.refresh_view()
 
-    def _edit_job(self, job: "Job", text: str) -> bool:
-        """An undoable edit that may change the shot: resolved against the disk first."""
-        from focuspull.pipeline import prepare
+    def _resolve(self, job: "Job") -> "Shot":
+        """The shot for ``job``: checked against the disk, per-frame focus and K resolved."""
+        return update_shot(self.shot, job, read=self._read_cached)
 
+    def _read_cached(self, frames: Any) -> Any:
+        for frame in frames:
+            yield self.frame_data(frame)
+
+    def _edit_job(self, job: "Job", text: str, merge_key: str | None = None) -> None:
+        """Push an undoable edit once the job resolves (raises FocusPullError, recording nothing, if not)."""
+        self._prepared = (job, self._resolve(job))
         try:
-            if self.shot is None or needs_prepare(self.shot.job, job):
-                self._prepared = (job, prepare(job))
-            self.document.edit(job, text)
-        except FocusPullError as err:
+            self.document.edit(job, text, merge_key)
+        finally:
             self._prepared = None
+
+    def _try_edit_job(self, job: "Job", text: str) -> bool:
+        try:
+            self._edit_job(job, text)
+        except FocusPullError as err:
             self.show_error(str(err))
             self._sync_all()
             return False
@@ -650,41 +684,51 @@ class FocusPullWidget(QtWidgets.QWidget):
         self._emit_title()
 
     def _curve_label(self, name: str) -> str:
+        job = self.job
         if name == "strength":
+            if job is not None and job.strength.mode == "max_blur":
+                return "Largest blur (px)"
             return "Strength K (px per unit disparity)"
-        if self.job is not None and focus_units(self.job) == "distance":
+        if job is not None and focus_units(job) == "distance":
             return "Focus distance (scene units)"
         return "Focus disparity"
 
     def _sync_curves(self) -> None:
         job = self.job
-        if job is None:
-            self.timeline.set_curves({})
-            return
-        self.timeline.set_curves({name: getattr(job, name).value for name in CURVES},
-                                 {name: self._curve_label(name) for name in CURVES})
+        curves = {name: getattr(job, name).value for name in CURVES} if job is not None else {}
+        curves = {name: curve for name, curve in curves.items() if curve is not None}
+        model = self.curve_combo.model()
+        for i in range(self.curve_combo.count()):
+            model.item(i).setEnabled(self.curve_combo.itemData(i) in curves)
+        if curves and self.timeline.active not in curves:
+            self.set_active_curve(next(iter(curves)))
+        self.timeline.set_curves(curves, {name: self._curve_label(name) for name in curves})
 
     def _sync_key_editor(self) -> None:
-        job, frame = self.job, self.frame
+        job, shot, frame = self.job, self.shot, self.frame
         self._syncing = True
         try:
-            if job is None or frame is None:
+            if job is None or shot is None or frame is None:
                 self.frame_info.setText("")
                 return
             name = self.timeline.active
             curve = self.document.curve(name)
-            self.value_spin.setSingleStep(1.0 if name == "strength" else 0.05)
-            self.value_spin.setValue(curve(frame))
-            key = keyops.key_at(curve, frame)
+            key = keyops.key_at(curve, frame) if curve is not None else None
+            self.value_spin.setEnabled(curve is not None)
+            self.key_action.setEnabled(curve is not None)
             self.interp_combo.setEnabled(key is not None)
             self.delete_key_action.setEnabled(key is not None or self.timeline.selected_key() is not None)
+            if curve is not None:
+                self.value_spin.setSingleStep(1.0 if name == "strength" else 0.05)
+                self.value_spin.setValue(curve(frame))
             if key is not None:
                 self._set_combo(self.interp_combo, key.interpolation)
-            focus, strength = job.focus.value(frame), job.strength.value(frame)
-            unit = "distance" if focus_units(job) == "distance" else "disparity"
-            keyed = [n for n in CURVES if keyops.key_at(self.document.curve(n), frame)]
+            i = shot.index(frame)
+            d_f, k = shot.focus_disparity[i], shot.strength_px[i]
+            focus = f"distance {1 / d_f:.4g}" if focus_units(job) == "distance" and d_f > 0 else f"disparity {d_f:.4g}"
+            keyed = [n for n in CURVES if (c := self.document.curve(n)) is not None and keyops.key_at(c, frame)]
             marks = f"  · keyed: {', '.join(keyed)}" if keyed else ""
-            self.frame_info.setText(f"  focus {unit} {focus:.4g}   K {strength:.4g} px{marks}")
+            self.frame_info.setText(f"  focus {focus}   K {k:.4g} px{marks}")
         finally:
             self._syncing = False
 
@@ -702,13 +746,15 @@ class FocusPullWidget(QtWidgets.QWidget):
     def _sync_enabled(self) -> None:
         has_job = self.job is not None
         running = self.renderer.running
-        for widget in (self.save_job_action, self.save_job_as_action, self.key_action, self.play_action,
+        if not has_job:
+            self.value_spin.setEnabled(False)
+            self.key_action.setEnabled(False)
+        for widget in (self.save_job_action, self.save_job_as_action, self.play_action,
                        self.prev_action, self.next_action, self.first_action, self.last_action):
             widget.setEnabled(has_job)
         self.render_action.setEnabled(has_job and not running)
         self.cancel_action.setEnabled(running)
-        for widget in (self.value_spin, self.curve_combo, self.output_edit, self.frames_edit, self.depth_kind_combo,
-                       self.frame_spin):
+        for widget in (self.curve_combo, self.output_edit, self.frames_edit, self.depth_kind_combo, self.frame_spin):
             widget.setEnabled(has_job)
 
     def _sync_display_combos(self) -> None:
@@ -846,17 +892,13 @@ class FocusPullWidget(QtWidgets.QWidget):
         self._on_interpolation(self.timeline.active, float(self.frame), self.interp_combo.itemData(index))
 
     def _on_depth_kind(self, index: int) -> None:
-        import dataclasses
-
         job = self.job
         kind = self.depth_kind_combo.itemData(index)
         if job is None or kind == job.depth.kind:
             return
-        self._edit_job(job.replace(depth=dataclasses.replace(job.depth, kind=kind)), f"Depth is {kind}")
+        self._try_edit_job(job.replace(depth=dataclasses.replace(job.depth, kind=kind)), f"Depth is {kind}")
 
     def _on_output_edit(self) -> None:
-        import dataclasses
-
         from focuspull.io import SequencePattern
 
         job, text = self.job, self.output_edit.text().strip()
@@ -870,11 +912,9 @@ class FocusPullWidget(QtWidgets.QWidget):
             self.show_error(f"output: {err}")
             self._sync_job_fields()
             return
-        self._edit_job(job.replace(output=dataclasses.replace(job.output, pattern=text)), "Output pattern")
+        self._try_edit_job(job.replace(output=dataclasses.replace(job.output, pattern=text)), "Output pattern")
 
     def _on_frames_edit(self) -> None:
-        import dataclasses
-
         from focuspull.io import parse_frames
 
         job, text = self.job, self.frames_edit.text().strip()
@@ -887,7 +927,7 @@ class FocusPullWidget(QtWidgets.QWidget):
             self.show_error(f"frames: {err}")
             self._sync_job_fields()
             return
-        self._edit_job(job.replace(input=dataclasses.replace(job.input, frames=text or None)), "Frame range")
+        self._try_edit_job(job.replace(input=dataclasses.replace(job.input, frames=text or None)), "Frame range")
 
     def _on_display_combo(self, index: int) -> None:
         if not self._syncing and index >= 0:
@@ -994,4 +1034,7 @@ def _release_workers(threads: tuple, loader_worker: Any, render_worker: Any, cac
     cache.clear()
     render_worker.cancel_event.set()
     for thread in threads:
-        thread.quit()
+        try:
+            thread.quit()
+        except RuntimeError:  # already gone with the application
+            pass

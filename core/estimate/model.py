@@ -95,6 +95,17 @@ def _transformers() -> Any:
     return transformers
 
 
+def _processor_backend(transformers: Any) -> dict[str, str]:
+    """transformers 5 prefers a torchvision image processor and warns when it falls
+    back to PIL; without torchvision, ask for PIL (4.x picks it by itself)."""
+    import importlib.util
+
+    major = int(str(transformers.__version__).split(".")[0])
+    if major >= 5 and importlib.util.find_spec("torchvision") is None:
+        return {"backend": "pil"}
+    return {}
+
+
 class DepthEstimator:
     """A depth model on a device. ``predict`` takes display-referred 8-bit RGB frames."""
 
@@ -106,7 +117,9 @@ class DepthEstimator:
         self.folder = Path(folder)
         self.device = torch.device(device)
         try:
-            self.processor = transformers.AutoImageProcessor.from_pretrained(str(self.folder), local_files_only=True)
+            self.processor = transformers.AutoImageProcessor.from_pretrained(
+                str(self.folder), local_files_only=True, **_processor_backend(transformers)
+            )
             model = transformers.AutoModelForDepthEstimation.from_pretrained(str(self.folder), local_files_only=True)
         except (OSError, ValueError, KeyError) as err:
             raise WeightsError(f"depth model {self.folder}: cannot load it with transformers: {err}") from err

@@ -249,16 +249,20 @@ def _plain_number(f: float) -> Union[int, float]:
 def make_job(
     input_pattern: str,
     output_pattern: str,
-    focus: Curve,
-    strength: Curve,
+    focus: Optional[Curve],
+    strength: Optional[Curve],
     *,
     frames: Optional[Sequence[int]] = None,
     input_colorspace: Optional[str] = None,
     depth_source: str = "channel",
     depth_channel: Optional[str] = None,
     depth_pattern: Optional[str] = None,
-    depth_kind: str = "depth",
+    depth_kind: Optional[str] = None,
+    depth_options: Optional[Dict[str, Any]] = None,
     focus_mode: str = "auto",
+    focus_options: Optional[Dict[str, Any]] = None,
+    strength_mode: str = "k",
+    strength_options: Optional[Dict[str, Any]] = None,
     engine: str = "physical",
     engine_options: Optional[Dict[str, Any]] = None,
     device: str = "auto",
@@ -269,18 +273,36 @@ def make_job(
     aux_channels: Sequence[str] = (),
     ocio_config: Optional[str] = None,
 ) -> Dict[str, Any]:
-    """A ``focuspull.job/1`` document as a dict (validate it with ``validate_job``)."""
-    depth: Dict[str, Any] = {"source": depth_source, "kind": depth_kind}
+    """A ``focuspull.job/1`` document as a dict (validate it with ``validate_job``).
+
+    ``focus`` / ``strength`` are None in the modes that need no value (focus
+    'point' and 'matte', strength 'lens'); the ``*_options`` dicts carry the
+    other fields of their section (e.g. ``focus_options={"x": ..., "y": ...}``).
+    ``depth_kind`` None lets the worker pick (depth, or normalized_disparity
+    for estimated depth).
+    """
+    depth: Dict[str, Any] = {"source": depth_source}
+    if depth_kind:
+        depth["kind"] = depth_kind
     if depth_channel:
         depth["channel"] = depth_channel
-    if depth_source == "sequence":
+    if depth_pattern:
         depth["pattern"] = depth_pattern
+    depth.update(depth_options or {})
+    focus_section: Dict[str, Any] = {"mode": focus_mode}
+    if focus is not None:
+        focus_section["value"] = focus
+    focus_section.update(focus_options or {})
+    strength_section: Dict[str, Any] = {"mode": strength_mode}
+    if strength is not None:
+        strength_section["value"] = strength
+    strength_section.update(strength_options or {})
     job: Dict[str, Any] = {
         "schema": SCHEMA_ID,
         "input": {"pattern": input_pattern},
         "depth": depth,
-        "focus": {"value": focus, "mode": focus_mode},
-        "strength": {"value": strength},
+        "focus": focus_section,
+        "strength": strength_section,
         "output": {"pattern": output_pattern, "pixel_type": pixel_type},
         "engine": {"name": engine, "options": dict(engine_options or {}), "device": device},
     }

@@ -42,18 +42,26 @@ log = logging.getLogger("focuspull.nuke")
 
 VERSION = 1
 MARKER_KNOB = "focuspull_version"
-PLATE_INPUT, DEPTH_INPUT = 0, 1
+PLATE_INPUT, DEPTH_INPUT, MATTE_INPUT = 0, 1, 2
 INNER_READ = "FocusPullResult"
 INNER_SWITCH = "FocusPullSwitch"
 PLATE_WRITE = "FocusPullPlateWrite"
 DEPTH_WRITE = "FocusPullDepthWrite"
+MATTE_WRITE = "FocusPullMatteWrite"
 
 ENGINES = ["physical", "neural"]
 DEVICES = ["auto", "cpu", "cuda"]
-DEPTH_KINDS = ["depth", "disparity"]
-FOCUS_MODES = ["auto", "distance", "disparity", "point"]
 COMPRESSIONS = ["input", "zip", "zips", "piz", "dwaa", "dwab", "pxr24", "b44", "none"]
-# Names Nuke and common OCIO configs give to scene-linear spaces.
+# Other names the schema accepts for a depth convention; the menu shows the canonical ones.
+DEPTH_KIND_ALIASES = ("distance", "far_zero")
+# Fields every node sets through its own knobs/inputs; the other fields of these job
+# sections get a knob each, made from the job schema (so new core options show up).
+EXPLICIT_FIELDS = {
+    "depth": ("source", "channel", "pattern", "kind", "percentiles"),
+    "focus": ("value", "mode", "x", "y", "origin", "matte"),
+    "strength": ("value", "mode"),
+    "aperture": (),
+}
 # Curve fields of the schema carry no default (the core builds it); neutral values here.
 CURVE_FALLBACK_DEFAULTS = {"aspect": 1.0, "rotation_deg": 0.0}
 LINEAR_NAMES = {"linear", "scene_linear", "scene linear", "raw", "data", "acescg", "aces2065-1", "reference"}
@@ -88,6 +96,137 @@ def register_action(name: str, label: str, command: str, tooltip: str = "", afte
     ACTIONS.insert(names.index(after) + 1 if after in names else len(ACTIONS), action)
 
 
+# -- the job schema as knobs ---------------------------------------------------------------
+def section(schema: Dict[str, Any], name: str) -> Dict[str, Any]:
+    """The object schema of a job section (focus and strength also accept a bare curve)."""
+    spec: Dict[str, Any] = schema.get("properties", {}).get(name, {})
+    for option in spec.get("anyOf", []):
+        if option.get("type") == "object" and "mode" in option.get("properties", {}):
+            found: Dict[str, Any] = option
+            return found
+    return spec
+
+
+def enum_of(spec: Dict[str, Any]) -> List[str]:
+    if "enum" in spec:
+        return [str(v) for v in spec["enum"]]
+    for option in spec.get("anyOf", []) + spec.get("oneOf", []):
+        if "enum" in option:
+            return [str(v) for v in option["enum"]]
+    return []
+
+
+def _types(spec: Dict[str, Any]) -> List[str]:
+    out = [spec["type"]] if isinstance(spec.get("type"), str) else []
+    for option in spec.get("anyOf", []):
+        if isinstance(option.get("type"), str):
+            out.append(option["type"])
+    return out
+
+
+def is_curve(spec: Dict[str, Any]) -> bool:
+    """A keyframeable field: a number or {keys} or {frames, values} (maybe also null)."""
+    options = spec.get("oneOf", []) + [o for a in spec.get("anyOf", []) for o in a.get("oneOf", [a])]
+    return any(o.get("type") == "number" for o in options) and any("keys" in o.get("properties", {}) for o in options)
+
+
+def field_kind(spec: Dict[str, Any]) -> Optional[str]:
+    """enum | curve | int | float | bool | string, or None for what a knob cannot hold."""
+    if enum_of(spec):
+        return "enum"
+    if is_curve(spec):
+        return "curve"
+    types = _types(spec)
+    for kind, name in (("integer", "int"), ("number", "float"), ("boolean", "bool"), ("string", "string")):
+        if kind in types:
+            return name
+    return None
+
+
+def field_default(name: str, spec: Dict[str, Any]) -> Any:
+    if "default" in spec:
+        return spec["default"]
+    return CURVE_FALLBACK_DEFAULTS.get(name) if is_curve(spec) else None
+
+
+def option_fields(schema: Dict[str, Any], name: str) -> List[Tuple[str, Dict[str, Any], str]]:
+    """(field, spec, kind) of the fields of a job section that get generic knobs."""
+    skip = EXPLICIT_FIELDS.get(name, ())
+    out = []
+    for field, spec in section(schema, name).get("properties", {}).items():
+        kind = field_kind(spec)
+        if field not in skip and kind is not None:
+            out.append((field, spec, kind))
+    return out
+
+
+def option_knobs(schema: Dict[str, Any], name: str) -> List[nuke.Knob]:
+    """A knob ``<section>_<field>`` for every option of a job section; curves are animatable."""
+    knobs: List[nuke.Knob] = []
+    for field, spec, kind in option_fields(schema, name):
+        knob_name = "{}_{}".format(name, field)
+        label = field.replace("_deg", " (deg)").replace("_mm", " (mm)").replace("_px", " (px)").replace("_", " ")
+        default = field_default(field, spec)
+        knob: nuke.Knob
+        if kind == "enum":
+            values = enum_of(spec)
+            knob = nuke.Enumeration_Knob(knob_name, label, values)
+            if default in values:
+                knob.setValue(str(default))
+        elif kind == "bool":
+            knob = nuke.Boolean_Knob(knob_name, label)
+            knob.setValue(bool(default))
+        elif kind == "int":
+            knob = nuke.Int_Knob(knob_name, label)
+            knob.setFlag(nuke.NO_ANIMATION)
+            knob.setValue(int(default or 0))
+        elif kind in ("float", "curve"):
+            knob = nuke.Double_Knob(knob_name, label)
+            high = spec.get("maximum", max(1.0, 4.0 * float(default or 0.0)))
+            knob.setRange(float(spec.get("minimum", 0.0)), float(high))
+            if kind == "float":
+                knob.setFlag(nuke.NO_ANIMATION)  # only curve fields are keyframeable in the job
+            knob.setValue(float(default or 0.0))
+        else:
+            knob = nuke.File_Knob(knob_name, label) if field.endswith("_path") else nuke.String_Knob(knob_name, label)
+        tooltip = spec.get("description", "")
+        if default is None and kind in ("float", "curve"):
+            tooltip += " 0: not set."
+        knob.setTooltip(tooltip.strip())
+        knobs.append(knob)
+    return knobs
+
+
+def option_values(group: nuke.Node, schema: Dict[str, Any], name: str, frames: List[int]) -> Dict[str, Any]:
+    """The options of a job section that differ from the schema's defaults (unset ones left out)."""
+    out: Dict[str, Any] = {}
+    for field, spec, kind in option_fields(schema, name):
+        knob = group.knob("{}_{}".format(name, field))
+        if knob is None:
+            continue  # a node made before this option existed
+        default = field_default(field, spec)
+        value: Any
+        if kind == "enum":
+            value = str(knob.value())
+        elif kind == "bool":
+            value = bool(knob.value())
+        elif kind == "int":
+            value = int(knob.value())
+        elif kind == "curve":
+            value = knob_curve(knob, frames)
+            if default is None and value == 0.0:
+                value = None
+        elif kind == "float":
+            value = float(knob.value())
+            if default is None and value == 0.0:
+                value = None
+        else:
+            value = str(knob.value()).strip() or None
+        if value is not None and value != default:
+            out[field] = value
+    return out
+
+
 # -- building the node ------------------------------------------------------------
 def create_node() -> nuke.Group:
     """Menu entry: a FocusPull node connected to the selected node."""
@@ -110,9 +249,9 @@ def build_group(name: str = "FocusPull1") -> nuke.Group:
     try:
         plate = nuke.nodes.Input(name="plate")
         depth = nuke.nodes.Input(name="depth")
-        plate_write = nuke.nodes.Write(name=PLATE_WRITE, inputs=[plate])
-        depth_write = nuke.nodes.Write(name=DEPTH_WRITE, inputs=[depth])
-        for write in (plate_write, depth_write):
+        matte = nuke.nodes.Input(name="matte")
+        for write_name, source in ((PLATE_WRITE, plate), (DEPTH_WRITE, depth), (MATTE_WRITE, matte)):
+            write = nuke.nodes.Write(name=write_name, inputs=[source])
             write["disable"].setValue(True)  # only the plugin renders these, never "Render all"
             write["file_type"].setValue("exr")
             write["create_directories"].setValue(True)
@@ -126,65 +265,92 @@ def build_group(name: str = "FocusPull1") -> nuke.Group:
     return group
 
 
+def _enumeration(name: str, label: str, values: List[str], default: Optional[str], tooltip: str,
+                 newline: bool = True) -> nuke.Knob:
+    knob = nuke.Enumeration_Knob(name, label, values)
+    if default in values:
+        knob.setValue(default)
+    knob.setTooltip(tooltip)
+    if not newline:
+        knob.clearFlag(nuke.STARTLINE)
+    return knob
+
+
 def add_knobs(group: nuke.Node) -> None:
     schema = fc.load_schema()
+    depth_spec = section(schema, "depth").get("properties", {})
+    focus_spec = section(schema, "focus").get("properties", {})
+    strength_spec = section(schema, "strength").get("properties", {})
     group.addKnob(nuke.Tab_Knob("focuspull_tab", "FocusPull"))
     marker = nuke.Int_Knob(MARKER_KNOB, "version")
     marker.setValue(VERSION)
     marker.setFlag(nuke.INVISIBLE)
     group.addKnob(marker)
 
-    engine = nuke.Enumeration_Knob("engine", "engine", ENGINES)
-    engine.setTooltip("physical: layered lens renderer, no weights. neural: Any-to-Bokeh (needs weights).")
-    group.addKnob(engine)
-    device = nuke.Enumeration_Knob("device", "device", DEVICES)
-    device.clearFlag(nuke.STARTLINE)
-    group.addKnob(device)
+    group.addKnob(_enumeration("engine", "engine", ENGINES, "physical",
+                               "physical: layered lens renderer, no weights. neural: Any-to-Bokeh (needs weights)."))
+    group.addKnob(_enumeration("device", "device", DEVICES, "auto", "auto: CUDA when present.", newline=False))
     options = nuke.String_Knob("engine_options", "engine options")
     options.setTooltip('Engine options as JSON, e.g. {"planes": 32}. Empty: the engine\'s defaults.')
     group.addKnob(options)
 
     group.addKnob(nuke.Text_Knob("depth_divider", "depth"))
+    sources = [v for v in enum_of(depth_spec.get("source", {})) if v != "sequence"] or ["channel"]
+    group.addKnob(_enumeration("depth_source", "depth from", sources, "channel",
+                               "channel: a channel of the plate. estimate: monocular depth estimated from the plate. "
+                               "A connected 'depth' input always wins."))
     channel = nuke.String_Knob("depth_channel", "depth channel", "depth.Z")
     channel.setTooltip("Channel of the depth input, or of the plate when the depth input is empty. "
                        "depth.Z also finds an EXR 'Z' channel.")
     group.addKnob(channel)
-    kind = nuke.Enumeration_Knob("depth_kind", "convention", DEPTH_KINDS)
-    kind.setTooltip("depth: distance z (d = 1/z, focus is a distance). disparity: larger = nearer (focus is a disparity).")
-    group.addKnob(kind)
+    kinds = [v for v in enum_of(depth_spec.get("kind", {})) if v not in DEPTH_KIND_ALIASES] or ["depth", "disparity"]
+    group.addKnob(_enumeration("depth_kind", "convention", kinds, "depth",
+                               depth_spec.get("kind", {}).get("description", "")))
+    for knob in option_knobs(schema, "depth"):
+        group.addKnob(knob)
 
     group.addKnob(nuke.Text_Knob("focus_divider", "focus"))
-    mode = nuke.Enumeration_Knob("focus_mode", "focus mode", FOCUS_MODES)
-    mode.setTooltip("auto: a distance for depth, a disparity for a disparity map. "
-                    "point: the depth under 'focus point', sampled every frame.")
-    group.addKnob(mode)
+    modes = enum_of(focus_spec.get("mode", {})) or ["auto", "distance", "disparity"]
+    group.addKnob(_enumeration("focus_mode", "focus mode", modes, "auto",
+                               focus_spec.get("mode", {}).get("description", "") +
+                               " point uses 'focus point'; matte uses the 'matte' input."))
     focus = nuke.Double_Knob("focus", "focus")
     focus.setRange(0.0, 100.0)
     focus.setValue(2.0)
     focus.setTooltip("Focus distance (scene units) or disparity. Keyframe it for a focus pull.")
     group.addKnob(focus)
     point = nuke.XY_Knob("focus_point", "focus point")
-    point.setTooltip("With focus mode 'point': the pixel whose depth is in focus. Animate it to follow a subject.")
+    point.setTooltip("Focus mode 'point': the pixel whose depth is in focus. Animate it (or link it to a Tracker) "
+                     "to follow a subject.")
     group.addKnob(point)
+    for knob in option_knobs(schema, "focus"):
+        group.addKnob(knob)
+
+    group.addKnob(nuke.Text_Knob("strength_divider", "strength"))
+    strength_modes = enum_of(strength_spec.get("mode", {})) or ["k"]
+    group.addKnob(_enumeration("strength_mode", "strength mode", strength_modes, "k",
+                               strength_spec.get("mode", {}).get("description", "")))
     strength = nuke.Double_Knob("strength", "strength")
     strength.setRange(0.0, 100.0)
     strength.setValue(10.0)
-    strength.setTooltip("K: blur radius in plate pixels = K * |d - d_focus|. Keyframeable.")
+    strength.setTooltip("Mode k: K, blur radius in plate pixels = K * |d - d_focus|. Mode max_blur: the largest "
+                        "blur radius in pixels. Keyframeable.")
     group.addKnob(strength)
+    for knob in option_knobs(schema, "strength"):
+        group.addKnob(knob)
 
     group.addKnob(nuke.Text_Knob("aperture_divider", "aperture"))
-    for knob in aperture_knobs(schema):
+    for knob in option_knobs(schema, "aperture"):
         group.addKnob(knob)
 
     group.addKnob(nuke.Text_Knob("output_divider", "output"))
     output = nuke.File_Knob("output", "output")
     output.setTooltip("Output frames, e.g. /shots/sh010/comp/refocus.####.exr. Empty: next to the script.")
     group.addKnob(output)
-    pixel_types = _enum(schema, ["properties", "output", "properties", "pixel_type"]) or ["half", "float"]
-    group.addKnob(nuke.Enumeration_Knob("pixel_type", "pixel type", pixel_types))
-    compression = nuke.Enumeration_Knob("compression", "compression", COMPRESSIONS)
-    compression.clearFlag(nuke.STARTLINE)
-    group.addKnob(compression)
+    pixel_types = enum_of(section(schema, "output").get("properties", {}).get("pixel_type", {})) or ["half", "float"]
+    group.addKnob(_enumeration("pixel_type", "pixel type", pixel_types, "half", "EXR pixel type of the result."))
+    group.addKnob(_enumeration("compression", "compression", COMPRESSIONS, "input",
+                               "EXR compression; input: the plate's.", newline=False))
     frames = nuke.String_Knob("frames", "frame range")
     frames.setTooltip("e.g. 1001-1100, 1001-1100x2, 1001,1005. Empty: the plate's range.")
     group.addKnob(frames)
@@ -206,93 +372,6 @@ def ensure_actions(group: nuke.Node) -> None:
             knob.setTooltip(action.tooltip)
             group.addKnob(knob)
         first = False
-
-
-def _is_curve(spec: Dict[str, Any]) -> bool:
-    options = spec.get("oneOf") or spec.get("anyOf") or []
-    return any(o.get("type") == "number" for o in options) and any("keys" in o.get("properties", {}) for o in options)
-
-
-def _is_optional_string(spec: Dict[str, Any]) -> bool:
-    options = spec.get("anyOf") or []
-    return spec.get("type") == "string" or any(o.get("type") == "string" for o in options)
-
-
-def aperture_fields(schema: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
-    props = schema.get("properties", {}).get("aperture", {}).get("properties", {})
-    return dict(props)
-
-
-def field_default(name: str, spec: Dict[str, Any]) -> Any:
-    """The schema's default; curves (defaults made by a factory) fall back to a neutral value."""
-    if "default" in spec:
-        return spec["default"]
-    return CURVE_FALLBACK_DEFAULTS.get(name, 0.0) if _is_curve(spec) else None
-
-
-def aperture_knobs(schema: Dict[str, Any]) -> List[nuke.Knob]:
-    """A knob for every aperture option the job schema offers: enums, numbers, curves, paths."""
-    knobs: List[nuke.Knob] = []
-    for name, spec in aperture_fields(schema).items():
-        label = name.replace("_deg", " (deg)").replace("_", " ")
-        default = field_default(name, spec)
-        knob: nuke.Knob
-        if "enum" in spec:
-            knob = nuke.Enumeration_Knob("aperture_" + name, label, [str(v) for v in spec["enum"]])
-            if default in spec["enum"]:
-                knob.setValue(str(default))
-        elif spec.get("type") == "integer":
-            knob = nuke.Int_Knob("aperture_" + name, label)
-            knob.setFlag(nuke.NO_ANIMATION)
-            if isinstance(default, (int, float)):
-                knob.setValue(int(default))
-        elif spec.get("type") == "number" or _is_curve(spec):
-            knob = nuke.Double_Knob("aperture_" + name, label)
-            knob.setRange(float(spec.get("minimum", 0.0)), float(spec.get("maximum", max(1.0, float(default or 0) * 4) or 1.0)))
-            if not _is_curve(spec):
-                knob.setFlag(nuke.NO_ANIMATION)  # only curve fields are keyframeable in the job
-            if isinstance(default, (int, float)):
-                knob.setValue(float(default))
-        elif _is_optional_string(spec):
-            knob = nuke.File_Knob("aperture_" + name, label) if name.endswith("_path") else nuke.String_Knob("aperture_" + name, label)
-        else:
-            continue
-        if spec.get("description"):
-            knob.setTooltip(spec["description"])
-        knobs.append(knob)
-    return knobs
-
-
-def aperture_values(group: nuke.Node, schema: Dict[str, Any], frames: List[int]) -> Dict[str, Any]:
-    """The aperture options that differ from the schema's defaults (an unset path is left out)."""
-    out: Dict[str, Any] = {}
-    for name, spec in aperture_fields(schema).items():
-        knob = group.knob("aperture_" + name)
-        if knob is None:
-            continue  # a node made before this option existed
-        default = field_default(name, spec)
-        value: Any
-        if "enum" in spec:
-            value = str(knob.value())
-        elif spec.get("type") == "integer":
-            value = int(knob.value())
-        elif _is_curve(spec):
-            value = knob_curve(knob, frames)
-        elif spec.get("type") == "number":
-            value = float(knob.value())
-        else:
-            value = str(knob.value()).strip() or None
-        if value is not None and value != default:
-            out[name] = value
-    return out
-
-
-def _enum(schema: Dict[str, Any], path: List[str]) -> Optional[List[str]]:
-    node: Any = schema
-    for key in path:
-        node = node.get(key, {}) if isinstance(node, dict) else {}
-    values = node.get("enum") if isinstance(node, dict) else None
-    return [str(v) for v in values] if values else None
 
 
 def is_focuspull(node: Optional[nuke.Node]) -> bool:
@@ -335,8 +414,9 @@ class Source:
         return "Source({!r}, write={})".format(self.pattern, self.needs_write is not None)
 
 
-def direct_exr(node: Optional[nuke.Node]) -> Optional[Tuple[str, str, bool]]:
-    """(pattern, colorspace, raw) when ``node`` is a Read of scene-linear EXRs without a frame offset."""
+def direct_exr(node: Optional[nuke.Node], data: bool = False) -> Optional[Tuple[str, str, bool]]:
+    """(pattern, colorspace, raw) when ``node`` is a Read of EXRs the worker can read as they are:
+    scene-linear (or raw) colour for a plate, anything for data (depth, mattes), no frame offset."""
     if node is None or node.Class() != "Read":
         return None
     path = nuke.filename(node) or ""
@@ -349,14 +429,15 @@ def direct_exr(node: Optional[nuke.Node]) -> Optional[Tuple[str, str, bool]]:
     raw = bool(raw_knob.value()) if raw_knob is not None else False
     cs_knob = node.knob("colorspace")
     colorspace = str(cs_knob.value()) if cs_knob is not None else "linear"
-    if raw or is_scene_linear(colorspace):
+    if data or raw or is_scene_linear(colorspace):
         return fc.to_hash_pattern(path), colorspace, raw
     return None
 
 
 def plan_source(group: nuke.Node, index: int, write_name: str, cache_dir: str, label: str) -> Source:
+    data = label != "plate"  # depth and mattes are data: read as stored, never colour-converted
     upstream = group.input(index)
-    found = direct_exr(upstream)
+    found = direct_exr(upstream, data=data)
     if found is not None:
         pattern, colorspace, raw = found
         return Source(pattern, colorspace, raw, None)
@@ -365,10 +446,10 @@ def plan_source(group: nuke.Node, index: int, write_name: str, cache_dir: str, l
     write["file"].setValue(pattern)
     write["file_type"].setValue("exr")
     write["channels"].setValue("all")
-    write["datatype"].setValue("32 bit float" if label == "depth" else "16 bit half")
-    write["raw"].setValue(label == "depth")  # depth is data: never colour-converted
-    written_space = None if label == "depth" else _set_scene_linear(write)
-    return Source(pattern, written_space, label == "depth", write)
+    write["datatype"].setValue("32 bit float" if data else "16 bit half")
+    write["raw"].setValue(data)
+    written_space = None if data else _set_scene_linear(write)
+    return Source(pattern, written_space, data, write)
 
 
 def _set_scene_linear(write: nuke.Node) -> str:
@@ -443,61 +524,57 @@ def output_pattern(group: nuke.Node) -> str:
     return os.path.join(base, "focuspull", group.name(), group.name() + ".####.exr").replace("\\", "/")
 
 
-def sample_focus_point(group: nuke.Node, frames: List[int], channel: str) -> List[float]:
-    """The depth under the focus point at every frame (mode 'point')."""
-    point = group["focus_point"]
-    source = group.input(DEPTH_INPUT) or group.input(PLATE_INPUT)
-    if source is None:
-        raise fc.InvalidJob("connect a plate to the 'plate' input")
-    channels = source.channels()
-    if channel not in channels:
-        if group.input(DEPTH_INPUT) is not None and channels:
-            channel = channels[0]
-        else:
-            raise fc.InvalidJob("focus mode 'point': channel {!r} is not in {}".format(channel, source.name()))
-    sampler: Any = source  # Node.sample(channel, x, y, dx, dy, frame); the stubs do not know the frame argument
-    values = []
-    for f in frames:
-        x, y = float(point.getValueAt(f, 0)), float(point.getValueAt(f, 1))
-        values.append(float(sampler.sample(channel, x, y, 1.0, 1.0, f)))
-    return values
+def _knob_value(group: nuke.Node, name: str, default: str) -> str:
+    knob = group.knob(name)
+    return str(knob.value()) if knob is not None else default
 
 
 def build_plan(group: nuke.Node) -> Plan:
     """Gather the job from the node (main thread). Writes nothing to disk except Write settings."""
     if group.input(PLATE_INPUT) is None:
         raise fc.InvalidJob("connect a plate to the 'plate' input")
+    schema = fc.load_schema()
     frames = frames_of(group)
     output = output_pattern(group)
     cache_dir = os.path.join(os.path.dirname(output), "_focuspull_input")
     plate = plan_source(group, PLATE_INPUT, PLATE_WRITE, cache_dir, "plate")
     sources = [plate]
-    kind = str(group["depth_kind"].value())
+
+    # depth: the depth input, else a plate channel, else estimated from the plate
+    kind: Optional[str] = _knob_value(group, "depth_kind", "depth")
     channel = str(group["depth_channel"].value()).strip()
-    depth_args: Dict[str, Any] = {"depth_kind": kind}
+    depth_args: Dict[str, Any] = {"depth_options": option_values(group, schema, "depth", frames)}
     if group.input(DEPTH_INPUT) is not None:
         depth = plan_source(group, DEPTH_INPUT, DEPTH_WRITE, cache_dir, "depth")
         sources.append(depth)
         depth_args.update(depth_source="sequence", depth_pattern=depth.pattern)
         if channel and channel not in ("depth.Z", "Z"):
             depth_args["depth_channel"] = channel
+    elif _knob_value(group, "depth_source", "channel") == "estimate":
+        depth_args["depth_source"] = "estimate"
+        kind = None  # estimated depth is always normalized disparity
     elif channel and channel not in ("depth.Z", "Z"):
         # Nuke's depth.Z is an EXR "Z" channel; the worker looks for both when none is named.
         depth_args["depth_channel"] = channel
 
     mode = str(group["focus_mode"].value())
+    focus: Optional[fc.Curve] = None
+    focus_options = option_values(group, schema, "focus", frames)
     if mode == "point":
-        values = sample_focus_point(group, frames, channel or "depth.Z")
-        for f, v in zip(frames, values):
-            if not (v > 0.0) or v == float("inf"):
-                raise fc.InvalidJob("focus point: no usable depth under the point at frame {} (value {})".format(f, v))
-        focus: fc.Curve = fc.curve_from_samples(frames, values)
-        mode = "distance" if kind == "depth" else "disparity"
+        point = group["focus_point"]
+        # XY knobs count y up from the bottom of the format, as the worker's 'bottom_left' origin.
+        focus_options.update(x=knob_curve(point, frames, 0), y=knob_curve(point, frames, 1), origin="bottom_left")
+    elif mode == "matte":
+        if group.input(MATTE_INPUT) is None:
+            raise fc.InvalidJob("focus mode 'matte': connect the subject matte to the 'matte' input")
+        matte = plan_source(group, MATTE_INPUT, MATTE_WRITE, cache_dir, "matte")
+        sources.append(matte)
+        focus_options["matte"] = matte.pattern
     else:
         focus = knob_curve(group["focus"], frames)
-    strength = knob_curve(group["strength"], frames)
 
-    aperture = aperture_values(group, fc.load_schema(), frames)
+    strength_mode = _knob_value(group, "strength_mode", "k")
+    strength = None if strength_mode == "lens" else knob_curve(group["strength"], frames)
 
     options_text = str(group["engine_options"].value()).strip()
     try:
@@ -516,11 +593,15 @@ def build_plan(group: nuke.Node) -> Plan:
         frames=frames,
         # A scene-linear plate is passed through as it is: no conversion in, none out.
         input_colorspace=None,
+        depth_kind=kind,
         focus_mode=mode,
+        focus_options=focus_options,
+        strength_mode=strength_mode,
+        strength_options=option_values(group, schema, "strength", frames),
         engine=str(group["engine"].value()),
         engine_options=options,
         device=str(group["device"].value()),
-        aperture=aperture or None,
+        aperture=option_values(group, schema, "aperture", frames) or None,
         pixel_type=str(group["pixel_type"].value()),
         compression=None if compression == "input" else compression,
         **depth_args

@@ -43,8 +43,10 @@ MACRO_IDS = ("MacroOperator", "GroupOperator")
 
 # Combo controls answer an index; these are their entries, in the order of FocusPull.setting.
 CHOICES: Dict[str, List[str]] = {
-    "FocusMode": ["auto", "distance", "disparity"],
-    "DepthKind": ["depth", "disparity"],
+    "FocusMode": ["auto", "distance", "disparity", "point"],
+    "StrengthMode": ["k", "lens", "max_blur"],
+    "DepthSource": ["channel", "estimate"],
+    "DepthKind": ["depth", "inverse_depth", "disparity", "normalized_disparity"],
     "Engine": ["physical", "neural"],
     "Device": ["auto", "cpu", "cuda"],
     "PixelType": ["half", "float"],
@@ -289,17 +291,45 @@ def build_plan(comp: Any, tool: Any) -> Plan:
         raise fc.InvalidJob("connect a plate to the FocusPull tool's Plate input")
     sources = [plate]
     frames = [plate.file_frame(t) for t in times]
-    kind = choice(tool, "DepthKind")
+    kind: Optional[str] = choice(tool, "DepthKind")
     channel = text(tool, "DepthChannel")
-    depth_args: Dict[str, Any] = {"depth_kind": kind}
-    if channel:
-        depth_args["depth_channel"] = channel
+    depth_args: Dict[str, Any] = {}
     depth = plan_source(comp, tool, 2, DEPTH_PIPE, cache_dir, "depth")
     if depth is not None:
         if depth.offset != plate.offset:
             raise fc.InvalidJob("the Depth Loader's frames are offset from the Plate's; align their Global In")
         sources.append(depth)
         depth_args.update(depth_source="sequence", depth_pattern=depth.pattern)
+    elif choice(tool, "DepthSource") == "estimate":
+        depth_args["depth_source"] = "estimate"
+        kind, channel = None, ""  # estimated depth is always normalized disparity
+    if channel:
+        depth_args["depth_channel"] = channel
+
+    mode = choice(tool, "FocusMode")
+    focus: Optional[fc.Curve] = None
+    focus_options: Dict[str, Any] = {}
+    if mode == "point":
+        # Focus X/Y are pixels from the bottom left, as Fusion's own coordinates run.
+        focus_options = {"x": sample(tool, "FocusX", times, frames), "y": sample(tool, "FocusY", times, frames),
+                         "origin": "bottom_left"}
+    else:
+        focus = sample(tool, "Focus", times, frames)
+
+    strength_mode = choice(tool, "StrengthMode")
+    strength: Optional[fc.Curve] = None
+    strength_options: Dict[str, Any] = {}
+    if strength_mode == "lens":
+        strength_options = {"focal_length_mm": sample(tool, "FocalLength", times, frames),
+                            "f_stop": sample(tool, "FStop", times, frames)}
+        filmback = float(control(tool, "Filmback") or 0.0)
+        if filmback > 0:
+            strength_options["filmback_width_mm"] = filmback
+        unit = float(control(tool, "SceneUnit") or 1000.0)
+        if unit != 1000.0:
+            strength_options["scene_unit_mm"] = unit
+    else:
+        strength = sample(tool, "Strength", times, frames)
 
     aperture: Dict[str, Any] = {}
     shape = choice(tool, "ApertureShape")
@@ -322,10 +352,14 @@ def build_plan(comp: Any, tool: Any) -> Plan:
     job = fc.make_job(
         plate.pattern,
         output,
-        sample(tool, "Focus", times, frames),
-        sample(tool, "Strength", times, frames),
+        focus,
+        strength,
         frames=frames,
-        focus_mode=choice(tool, "FocusMode"),
+        depth_kind=kind,
+        focus_mode=mode,
+        focus_options=focus_options,
+        strength_mode=strength_mode,
+        strength_options=strength_options,
         engine=choice(tool, "Engine"),
         device=choice(tool, "Device"),
         pixel_type=choice(tool, "PixelType"),

@@ -89,35 +89,44 @@ class NeuralEngine(Engine):
         aperture: "ApertureSpec",
         device: torch.device,
         color: "ColorConfig | None" = None,
+        *,
+        models: "AnyToBokehModels | None" = None,
     ) -> None:
         super().__init__(options, aperture, device, color)
         self.options: NeuralOptions = options
         self.dtype = _dtype(options.precision, device)
         self.bridge = ColorBridge(color, options.model_colorspace)
         self.stats: ShotStatistics | None = None
-        self._models: AnyToBokehModels | None = None
+        self._models: AnyToBokehModels | None = models
+        self._models_ready = False
         self._frame_index: dict[int, int] = {}
         self._highlight_engine: Engine | None = None
         self._warned_k = False
+        if models is not None:  # already loaded (tests, benchmarks, a long-lived worker)
+            self.weights_folder = models.folder
+        else:
+            # Fail before the pipeline reads a single frame: only file checks
+            # here, the models load on first use.
+            from focuspull.models import require_model
+
+            self.weights_folder = require_model("any-to-bokeh", options.weights)
 
     # -- models ------------------------------------------------------------------
     @property
     def models(self) -> "AnyToBokehModels":
-        """The loaded models (loaded on first use, from local files only)."""
+        """The models (loaded on first use, from local files only)."""
         if self._models is None:
             from focuspull.engines.neural.loader import load_models
 
-            self._models = load_models(self.options.weights, self.device, self.dtype)
+            self._models = load_models(self.weights_folder, self.device, self.dtype)
+        if not self._models_ready:
             vae = self._models.vae
-            if self.dtype == torch.float16 and vae.config.force_upcast:
+            if next(vae.decoder.parameters()).dtype == torch.float16 and vae.config.force_upcast:
                 # SVD's VAE encoder overflows in float16; its decoder does not.
                 vae.encoder.float()
                 vae.quant_conv.float()
+            self._models_ready = True
         return self._models
-
-    def set_models(self, models: "AnyToBokehModels") -> None:
-        """Use already loaded models (tests, benchmarks, a long-lived worker)."""
-        self._models = models
 
     # -- the Engine contract ---------------------------------------------------------
     def begin_shot(self, stats: ShotStatistics) -> None:
@@ -126,8 +135,7 @@ class NeuralEngine(Engine):
 
     def header_attributes(self) -> dict[str, str]:
         attrs = {"focuspull/engine": self.name, "focuspull/neural/precision": str(self.dtype).replace("torch.", "")}
-        if self._models is not None:
-            attrs["focuspull/neural/weights"] = str(self._models.folder)
+        attrs["focuspull/neural/weights"] = str(self.weights_folder)
         lo_hi = self._range()
         if lo_hi is not None:
             attrs["focuspull/neural/disparity_range"] = f"{lo_hi[0]:.6g} {lo_hi[1]:.6g}"
