@@ -116,7 +116,9 @@ def json_schema(cls: type) -> dict[str, Any]:
             schema["description"] = f.metadata["doc"]
         if f.default is not dataclasses.MISSING:
             schema.setdefault("default", to_mapping(f.default))
-        elif f.default_factory is dataclasses.MISSING:
+        elif f.default_factory is not dataclasses.MISSING:
+            schema.setdefault("default", to_mapping(f.default_factory()))
+        else:
             required.append(f.name)
         props[f.name] = schema
     out: dict[str, Any] = {"type": "object", "properties": props, "additionalProperties": False}

@@ -167,6 +167,9 @@ def test_chunk_size_and_frames_are_job_parameters(shot):
     assert validate_bundle(root / "bundle", {"Frames": "1003-1005", "ChunkSize": 2}) == ["1003-1004", "1005-1005"]
     with pytest.raises(FarmError, match="ChunkSize"):
         validate_bundle(root / "bundle", {"ChunkSize": 0})
+    # A task with frames outside the shot would fail on the farm: refused before submission.
+    with pytest.raises(FarmError, match=r"1008-1010 not in the job's shot \(1001-1007\)"):
+        validate_bundle(root / "bundle", {"Frames": "1005-1010"})
 
 
 def test_a_gappy_or_stepped_shot_never_gives_a_chunk_a_frame_outside_the_shot(tmp_path):
@@ -318,6 +321,14 @@ def test_submit_runs_deadline_bundle_submit_and_returns_the_job_id(shot, fake_de
     assert result.job_id == "job-0123456789abcdef0123456789abcdef"
     assert json.loads(fake_deadline.read_text()) == [
         "bundle", "submit", "--yes", "--parameter", "ChunkSize=5", str(root / "bundle")]
+
+
+def test_submit_checks_the_parameters_before_calling_deadline(shot, fake_deadline):
+    root, job = shot
+    export_bundle(job, root / "bundle", settings())
+    with pytest.raises(FarmError, match="2001-2005 not in the job's shot"):
+        submit_bundle(root / "bundle", parameters={"Frames": "2001-2005"})
+    assert not fake_deadline.exists()
 
 
 def test_submit_without_farm_or_queue_says_how_to_configure(shot, fake_deadline, monkeypatch):

@@ -445,8 +445,10 @@ def test_overlays_follow_the_focus(window):
     assert not (post[1] > post[0] + 60)  # the post is out of focus
     ws.set_overlay("depth")
     grab = ws.view.grab().toImage()
-    assert view_pixel(grab, ws.view, *POST)[0] > 240  # nearest: white
-    assert view_pixel(grab, ws.view, *WALL)[0] < 15  # farthest: black
+    d = 1.0 / read_image(SequencePattern.parse(ws.job.input.pattern).path(FIRST)).channel("Z")
+    near = (1 / SHOT.near_distance - d.min()) / (d.max() - d.min())  # grey of the post: disparity over the frame's range
+    assert view_pixel(grab, ws.view, *POST) == pytest.approx((255 * near,) * 3, abs=2)
+    assert view_pixel(grab, ws.view, *WALL) == (0, 0, 0)  # the farthest: black
 
 
 def test_playback_steps_through_cached_frames(window, qtbot):

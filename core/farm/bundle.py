@@ -18,6 +18,7 @@ import dataclasses
 import json
 import logging
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 
 TEMPLATE_NAME = "template.yaml"
 VALUES_NAME = "parameter_values.yaml"
+CHUNK_RANGE = re.compile(r"^(-?\d+)-(-?\d+)$")
 FARM_EXTRA = "the farm tools need openjd-model: pip install focuspull[farm]"
 
 
@@ -146,7 +148,7 @@ def export_bundle(
     ``validate``: check the written bundle with openjd-model (True: required;
     None: when it is installed; False: never).
     """
-    settings = settings or FarmSettings(worker_python=sys.executable)
+    settings = settings or FarmSettings()
     if not isinstance(job, Job):
         job = Job.load(job)
     frames = shot_frames(job, check)
@@ -239,7 +241,29 @@ def validate_bundle(folder: str | os.PathLike[str], overrides: Mapping[str, Any]
     job_file = Path(resolved["JobFile"].value)
     if not job_file.exists():
         raise FarmError(f"{template_path}: the job file {job_file} does not exist")
-    return [str(task["Frame"].value) for task in StepParameterSpaceIterator(space=step.parameterSpace)]
+    chunks = [str(task["Frame"].value) for task in StepParameterSpaceIterator(space=step.parameterSpace)]
+    _check_frames_in_shot(Job.load(job_file), chunks, resolved["Frames"].value)
+    return chunks
+
+
+def _check_frames_in_shot(job: Job, chunks: Sequence[str], frames_text: str) -> None:
+    """A task whose chunk holds no frame of the shot would fail on the farm: refuse it here."""
+    from focuspull.io import format_frames, parse_frames
+
+    if not job.input.frames:
+        return  # resolved on the worker; nothing to compare with
+    shot = set(parse_frames(job.input.frames))
+    asked: set[int] = set()
+    for chunk in chunks:
+        match = CHUNK_RANGE.match(chunk)
+        if match is None:
+            raise FarmError(f"task chunk {chunk!r} is not START-END; the template must use CONTIGUOUS chunks")
+        asked.update(range(int(match.group(1)), int(match.group(2)) + 1))
+    outside = sorted(asked - shot)
+    if outside:
+        raise FarmError(
+            f"Frames {frames_text}: {format_frames(outside)} not in the job's shot ({job.input.frames})"
+        )
 
 
 def local_run_command(

@@ -104,10 +104,13 @@ def submit_bundle(
     timeout_s: float | None = None,
 ) -> Submission:
     """Run ``deadline bundle submit --yes BUNDLE``; the job id is parsed from its output."""
-    from focuspull.farm.bundle import TEMPLATE_NAME
+    from focuspull.farm.bundle import TEMPLATE_NAME, _have_openjd, validate_bundle
 
     if not (Path(bundle) / TEMPLATE_NAME).exists():
         raise SubmitError(f"{bundle}: no {TEMPLATE_NAME}; write the bundle with `focuspull farm export` first")
+    if _have_openjd():
+        # A bad ChunkSize or Frames fails here, before job attachments upload anything.
+        validate_bundle(bundle, parameters)
     argv = submit_command(
         bundle, deadline=deadline, farm_id=farm_id, queue_id=queue_id, parameters=parameters, extra=extra, env=env
     )

@@ -16,8 +16,9 @@ step, fixed when the bundle is written.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from focuspull.farm.errors import FarmError
@@ -39,7 +40,8 @@ class FarmSettings:
 
     chunk_size: int = 10
     gpu: bool = False
-    worker_python: str = "python3"
+    #: the Python that has focuspull on the workers; default: the one running now
+    worker_python: str = field(default_factory=lambda: sys.executable)
     name: str | None = None
 
     def __post_init__(self) -> None:

@@ -417,12 +417,15 @@ def render_tool(comp: Any, tool: Any, command: Optional[List[str]] = None, poll_
 def render_selected(comp: Any, command: Optional[List[str]] = None,
                     report: Optional[Callable[[str], None]] = None) -> List[Tuple[Any, Optional[BaseException]]]:
     """Render every target tool; failures are reported per tool and do not stop the others."""
-    report = report or (lambda message: sys.stdout.write(message + "\n"))
+    def console(message: str) -> None:
+        sys.stdout.write(message + "\n")
+
+    say: Callable[[str], None] = report or console
     outcomes: List[Tuple[Any, Optional[BaseException]]] = []
     try:
         targets = find_targets(comp)
     except fc.ClientError as err:
-        report(fc.describe_error(err))
+        say(fc.describe_error(err))
         return [(None, err)]
     for tool in targets:
         comp.StartUndo("FocusPull render")
@@ -438,7 +441,7 @@ def render_selected(comp: Any, command: Optional[List[str]] = None,
                 log.exception("FocusPull: unexpected error")
             message = fc.describe_error(err)
             set_status(tool, "error: " + message.splitlines()[0].replace("FocusPull: ", "", 1))
-            report(message)
+            say(message)
             outcomes.append((tool, err))
         finally:
             comp.EndUndo(True)
