@@ -35,8 +35,19 @@ def engine_render(image: torch.Tensor, disparity: torch.Tensor, focus: float, st
     return engine.render(batch).rgba[0]
 
 
-def score_scene(scene: reference.Scene, samples: int | None = None) -> dict[str, tuple[float, float]]:
+def cached_truth(scene: reference.Scene, key: str, samples: int | None, cache: str | None) -> torch.Tensor:
+    """The thin-lens reference, kept on disk: it costs minutes, the renderers seconds."""
+    path = os.path.join(cache, f"{key}-{samples or 'auto'}.pt") if cache else None
+    if path and os.path.exists(path):
+        return torch.load(path)
     truth = reference.thin_lens(scene, samples)
+    if path:
+        os.makedirs(cache, exist_ok=True)
+        torch.save(truth, path)
+    return truth
+
+
+def score_scene(scene: reference.Scene, truth: torch.Tensor) -> dict[str, tuple[float, float]]:
     image, disparity = reference.engine_inputs(scene)
     border = int(scene.max_radius_px + 1)
     flat, edge = reference.region_masks(disparity, border)
@@ -60,6 +71,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--strength", type=float, default=40.0, help="K in px")
     parser.add_argument("--samples", type=int, default=None, help="aperture samples of the reference")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--cache",
+        default=os.path.join(os.path.expanduser("~"), ".cache", "focuspull", "reference"),
+        help="folder for rendered references ('' = none)",
+    )
     args = parser.parse_args(argv)
     height, width = (int(v) for v in args.size.lower().split("x"))
 
@@ -67,7 +83,9 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     for i in range(args.scenes):
         scene = reference.random_scene(height, width, seed=args.seed + i, strength_px=args.strength)
-        for name, value in score_scene(scene, args.samples).items():
+        key = f"scene{args.seed + i}-{height}x{width}-k{args.strength:g}"
+        truth = cached_truth(scene, key, args.samples, args.cache or None)
+        for name, value in score_scene(scene, truth).items():
             totals.setdefault(name, []).append(value)
     print(f"{args.scenes} layered scenes, {height}x{width}, K = {args.strength:g} px; PSNR (dB) of x/(1+x) "
           f"against the thin-lens reference ({time.perf_counter() - start:.0f} s)")

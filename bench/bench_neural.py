@@ -2,7 +2,7 @@
 
     python bench/bench_neural.py                       # CUDA: 8/16/48 frames, fp16 and bf16, 576x1024
     python bench/bench_neural.py --frames 8 --precision float16 --breakdown
-    python bench/bench_neural.py --size tiny --device cpu --frames 3 --plate 64x96   # smoke test, no GPU
+    python bench/bench_neural.py --size tiny --device cpu --frames 3 9 --precision float32 --plate 64x96 --working 64x64
 
 No licensed weights are needed: the UNet, VAE and CLIP image encoder have
 SVD-XT's exact shapes (``random_models.CONFIGS["full"]``) and random values,
@@ -33,9 +33,8 @@ def build(size: str, device: torch.device, dtype: torch.dtype):
     parts = build_models(size, seed=0, device=device)
     side = CONFIGS[size]["feature_extractor"]["size"]
     settings = ImageEncoderSettings((side, side), (0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.27577711))
-    return AnyToBokehModels(
-        parts["unet"].to(dtype), parts["vae"].to(dtype), parts["image_encoder"].to(dtype), settings, Path(f"<random {size}>")
-    )
+    cast = [torch.nn.Module.to(parts[name], dtype=dtype) for name in ("unet", "vae", "image_encoder")]
+    return AnyToBokehModels(*cast, settings, Path(f"<random {size}>"))
 
 
 class Timers:
@@ -64,15 +63,17 @@ class Timers:
             torch.cuda.synchronize(self.device)
 
 
-def run_shot(models, frames: int, plate: tuple[int, int], device: torch.device, precision: str, color) -> tuple[float, float]:
+def run_shot(models, frames: int, plate: tuple[int, int], device: torch.device, precision: str, color,
+             working: tuple[int, int], k: float) -> tuple[float, float]:
     from focuspull.aperture import ApertureSpec
     from focuspull.engines.base import EngineInput, ShotStatistics
     from focuspull.engines.neural import NeuralEngine, NeuralOptions
+    from focuspull.engines.neural.plate import WorkingGeometry
 
     height, width = plate
-    engine = NeuralEngine(
-        NeuralOptions(precision=precision, restore_highlights=False), ApertureSpec(), device, color, models=models
-    )
+    options = NeuralOptions(precision=precision, restore_highlights=False, working_width=working[0], working_height=working[1])
+    engine = NeuralEngine(options, ApertureSpec(), device, color, models=models)
+    strength = k / WorkingGeometry.fit(height, width, *working).scale  # K in plate px for this model k
     numbers = tuple(range(1001, 1001 + frames))
     engine.begin_shot(ShotStatistics(0.0, 1.0, numbers, width, height))
     g = torch.Generator(device="cpu").manual_seed(0)
@@ -82,7 +83,7 @@ def run_shot(models, frames: int, plate: tuple[int, int], device: torch.device, 
     def batches():
         for t in range(frames):
             yield EngineInput(rgb[t : t + 1], disparity[t : t + 1], torch.tensor([0.5], device=device),
-                              torch.tensor([20.0], device=device), numbers[t : t + 1])
+                              torch.tensor([strength], device=device), numbers[t : t + 1])
 
     if device.type == "cuda":
         torch.cuda.synchronize(device)
@@ -106,6 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--precision", nargs="+", default=["float16", "bfloat16"],
                         choices=("float16", "bfloat16", "float32"))
     parser.add_argument("--plate", default="576x1024", help="HxW of the plate (576x1024: the working size itself)")
+    parser.add_argument("--working", default="1024x576", help="working box, long x short (multiples of 64)")
+    parser.add_argument("--k", type=float, default=16.0, help="model strength k (pixels at working size per unit disparity)")
     parser.add_argument("--breakdown", action="store_true", help="time UNet / VAE / CLIP separately (adds syncs)")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     args = parser.parse_args(argv)
@@ -115,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         print("bench_neural: no CUDA device; use --device cpu --size tiny for a smoke test", file=sys.stderr)
         return 1
     plate = tuple(int(v) for v in args.plate.lower().split("x"))
+    working = tuple(int(v) for v in args.working.lower().split("x"))
     from focuspull.color import ColorConfig
 
     color = ColorConfig.load("ocio://default")
@@ -132,10 +136,10 @@ def main(argv: list[str] | None = None) -> int:
             timers.wrap(models.vae, "vae encode", "encode_with_skips")
             timers.wrap(models.vae, "vae decode", "decode_with_skips")
             timers.wrap(models.image_encoder, "clip")
-        run_shot(models, min(args.frames), plate, device, precision, color)  # warm-up (kernels, cuDNN autotune)
+        run_shot(models, min(args.frames), plate, device, precision, color, working, args.k)  # warm-up (kernels, cuDNN autotune)
         for frames in args.frames:
             timers.seconds.clear()
-            per_frame, peak = run_shot(models, frames, plate, device, precision, color)
+            per_frame, peak = run_shot(models, frames, plate, device, precision, color, working, args.k)
             row = {"precision": precision, "frames": frames, "s_per_frame": per_frame, "peak_gib": peak}
             row.update({f"{k} s/frame": v / frames for k, v in timers.seconds.items()})
             rows.append(row)

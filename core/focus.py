@@ -274,10 +274,7 @@ def resolve_per_frame(
         return PerFrame(tuple(focus), tuple(strength_px(job, frames, width_px=width_px, focus=focus)))
     if read is None:
         raise JobError("focus/strength: these modes need the depth, but no frames can be read")
-    scan_frames = tuple(shot_frames) if (shot_frames and needs_whole_shot(job)) else frames
-    missing = [f for f in frames if f not in scan_frames]
-    if missing:
-        scan_frames = tuple(sorted(set(scan_frames) | set(frames)))
+    scan_frames = tuple(sorted(set(shot_frames) | set(frames))) if (shot_frames and needs_whole_shot(job)) else frames
     picks, ranges = _scan(job, scan_frames, read)
     if job.focus.mode in ("point", "matte"):
         focus_all = smooth(picks, job.focus.smooth_frames, scan_frames)

@@ -190,9 +190,10 @@ def test_a_gappy_or_stepped_shot_never_gives_a_chunk_a_frame_outside_the_shot(tm
 
 
 # -- the job snapshot -----------------------------------------------------------------
-def test_snapshot_pins_frames_and_keeps_the_resume_fingerprint(shot):
+def test_snapshot_pins_frames_and_keeps_the_resume_fingerprint(shot, monkeypatch):
     from focuspull.pipeline import job_fingerprint
 
+    monkeypatch.delenv("OCIO", raising=False)  # a pinned $OCIO is a change of the job
     root, job = shot
     export_bundle(job, root / "bundle", settings())
     original, snapshot = Job.load(job), Job.load(root / "bundle" / "job.json")
@@ -366,3 +367,17 @@ def test_a_failed_submission_reports_deadlines_last_lines(shot, fake_deadline, m
 def test_submit_refuses_a_folder_that_is_not_a_bundle(tmp_path, fake_deadline):
     with pytest.raises(SubmitError, match="farm export"):
         submit_bundle(tmp_path)
+
+
+def test_cli_run_hands_the_bundle_to_openjd_and_returns_its_exit_code(shot, tmp_path):
+    root, job = shot
+    export_bundle(job, root / "bundle", settings())
+    fake = tmp_path / "openjd"
+    record = tmp_path / "openjd.json"
+    fake.write_text(f"#!{sys.executable}\nimport json, sys\njson.dump(sys.argv[1:], open({str(record)!r}, 'w'))\n"
+                    "sys.exit(3)\n")
+    fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
+    assert main(["farm", "run", str(root / "bundle"), "-p", "ChunkSize=1", "--openjd", str(fake)]) == 3
+    assert json.loads(record.read_text()) == [
+        "run", str(root / "bundle" / "template.yaml"), "--job-param", "Frames=1001-1007",
+        "--job-param", "ChunkSize=1", "--job-param", f"WorkerPython={sys.executable}"]

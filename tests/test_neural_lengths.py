@@ -52,6 +52,14 @@ def test_any_length_streams_one_frame_at_a_time(models, n):
         return unet(*args, **kwargs)
 
     models.unet.forward = count
+    held = []
+    finished = engine._finished
+
+    def watch(stream, pending):
+        held.append(len(stream.frames))
+        return finished(stream, pending)
+
+    engine._finished = watch  # type: ignore[method-assign]
     try:
         outs = list(engine.render_stream(
             EngineInput(rgb[t : t + 1], disparity[t : t + 1], torch.tensor([0.5]), torch.tensor([12.0]), frames[t : t + 1])
@@ -66,3 +74,5 @@ def test_any_length_streams_one_frame_at_a_time(models, n):
     assert clips == [8] * max(1, -(-(n - 4) // 4))
     sharp = (12.0 * (disparity - 0.5).abs() <= 0.5).expand(-1, 3, -1, -1)
     assert sharp.any() and torch.equal(out[sharp], rgb[sharp])
+    # bounded memory: never more than a clip and a decode chunk of frames held
+    assert max(held) <= 12

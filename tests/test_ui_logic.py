@@ -10,7 +10,6 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before Qt is imported
 import subprocess
 import sys
 import types
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -274,18 +273,10 @@ def test_cli_ui_refuses_a_pattern_and_a_job():
     assert main(["ui", "plate.####.exr", "--job", "job.json", "--screenshot", "x.png"]) == 2
 
 
-@pytest.mark.skipif(not __import__("focuspull.ui._qt", fromlist=["x"]).NONE_REFCOUNT_BUG,
-                    reason="only PySide6 6.12.0 on Python < 3.12 leaks references to None")
-def test_none_refcount_guard_keeps_none_alive(qapp):
-    from PySide6 import QtWidgets
+def test_display_step_reduces_only_below_half_size():
+    from focuspull.ui.display import display_step, resize_nearest
 
-    from focuspull.ui import _qt
-
-    _qt.guard_none_refcount()
-    label = QtWidgets.QLabel()
-    before = sys.getrefcount(None)
-    for _ in range(5000):
-        label.setText("x")
-    assert sys.getrefcount(None) <= before - 4000  # the leak this guards against
-    _qt._top_up()
-    assert sys.getrefcount(None) >= _qt._NONE_RESERVE - 10
+    assert [display_step(s) for s in (4.0, 1.0, 0.5, 0.3, 0.2, 0.1)] == [1, 1, 1, 3, 5, 10]
+    image = np.arange(6 * 8).reshape(6, 8)
+    np.testing.assert_array_equal(resize_nearest(image, 3, 4), image[::2, ::2])
+    np.testing.assert_array_equal(resize_nearest(image[::2, ::2], 6, 8), np.repeat(np.repeat(image[::2, ::2], 2, 0), 2, 1))

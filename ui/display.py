@@ -43,8 +43,8 @@ def quantize(rgb01: "np.ndarray") -> "np.ndarray":
     return (np.clip(rgb01, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
 
 
-def upscale_to(rgb: "np.ndarray", height: int, width: int) -> "np.ndarray":
-    """Nearest-neighbour upscale of a reduced-resolution preview to the plate size."""
+def resize_nearest(rgb: "np.ndarray", height: int, width: int) -> "np.ndarray":
+    """Nearest-neighbour resize: a reduced preview up to the shown size, or a plate down to it."""
     import numpy as np
 
     h, w = rgb.shape[:2]
@@ -53,3 +53,14 @@ def upscale_to(rgb: "np.ndarray", height: int, width: int) -> "np.ndarray":
     rows = np.minimum((np.arange(height) * h) // height, h - 1)
     cols = np.minimum((np.arange(width) * w) // width, w - 1)
     return rgb[rows][:, cols]
+
+
+def display_step(view_scale: float) -> int:
+    """Plate pixels per shown pixel when the viewer shows the plate reduced (1 at or above 1:1).
+
+    Transforming only the pixels that reach the screen keeps a 4K plate fit
+    in a small viewer as quick to scrub as an HD one.
+    """
+    if view_scale >= 0.5:
+        return 1
+    return max(1, int(1.0 / view_scale))

@@ -70,7 +70,7 @@ def coc_rgb(base_rgb01: "np.ndarray", coc_px: "np.ndarray") -> "np.ndarray":
     grey = base_rgb01.mean(axis=-1, keepdims=True) * 0.5
     scale = max(float(np.abs(coc_px).max()), 1.0)
     amount = np.clip(np.abs(coc_px) / scale, 0.0, 1.0)[..., None]
-    tint = np.where((coc_px >= 0)[..., None], np.float32(_FRONT), np.float32(_BACK))
+    tint = np.where((coc_px >= 0)[..., None], np.asarray(_FRONT, np.float32), np.asarray(_BACK, np.float32))
     return (grey * (1 - amount) + tint * amount).astype(np.float32)
 
 
@@ -79,7 +79,7 @@ def focus_rgb(base_rgb01: "np.ndarray", coc_px: "np.ndarray", threshold_px: floa
     import numpy as np
 
     matte = in_focus_matte(coc_px, threshold_px)[..., None] * np.float32(0.65)
-    return (base_rgb01 * (1 - matte) + np.float32(_PEAK) * matte).astype(np.float32)
+    return (base_rgb01 * (1 - matte) + np.asarray(_PEAK, np.float32) * matte).astype(np.float32)
 
 
 def apply_overlay(

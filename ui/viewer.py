@@ -33,6 +33,7 @@ def rgb8_to_qimage(rgb8: "np.ndarray") -> QtGui.QImage:
 
 class ImageView(QtWidgets.QWidget):
     clicked = QtCore.Signal(float, float)  # plate pixels
+    scaleChanged = QtCore.Signal(float)  # widget pixels per plate pixel
     hovered = QtCore.Signal(float, float)  # plate pixels; (-1, -1) when the cursor leaves
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
@@ -76,12 +77,19 @@ class ImageView(QtWidgets.QWidget):
 
     # -- coordinates ------------------------------------------------------------
     def scale(self) -> float:
-        width, height = self._plate_size
+        if self._fit:
+            return self.fit_scale(self._plate_size)
+        return self._zoom
+
+    def fit_scale(self, plate_size: tuple[int, int]) -> float:
+        width, height = plate_size
         if not width or not height:
             return 1.0
-        if self._fit:
-            return min(self.width() / width, self.height() / height)
-        return self._zoom
+        return min(self.width() / width, self.height() / height)
+
+    @property
+    def fitting(self) -> bool:
+        return self._fit
 
     def _origin(self) -> QtCore.QPointF:
         s = self.scale()
@@ -103,6 +111,7 @@ class ImageView(QtWidgets.QWidget):
     def fit(self) -> None:
         self._fit = True
         self.update()
+        self.scaleChanged.emit(self.scale())
 
     def set_zoom(self, zoom: float, anchor: QtCore.QPointF | None = None) -> None:
         """Zoom (widget pixels per plate pixel) keeping the plate point under ``anchor`` still."""
@@ -114,6 +123,12 @@ class ImageView(QtWidgets.QWidget):
             x - (anchor.x() - self.width() / 2) / self._zoom, y - (anchor.y() - self.height() / 2) / self._zoom
         )
         self.update()
+        self.scaleChanged.emit(self._zoom)
+
+    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self._fit:
+            self.scaleChanged.emit(self.scale())
 
     # -- painting -------------------------------------------------------------------
     def paintEvent(self, event: QtGui.QPaintEvent) -> None:

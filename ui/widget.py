@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from focuspull.errors import FocusPullError, JobError
 from focuspull.ui import keys as keyops
-from focuspull.ui._qt import QtCore, QtGui, QtWidgets, guard_none_refcount
+from focuspull.ui._qt import QtCore, QtGui, QtWidgets, warn_if_known_bad_release
 from focuspull.ui.cache import CacheLoader
-from focuspull.ui.display import display_rgb, quantize, upscale_to
+from focuspull.ui.display import display_rgb, display_step, quantize, resize_nearest
 from focuspull.ui.document import CURVES, JobDocument
 from focuspull.ui.overlays import DEFAULT_FOCUS_THRESHOLD_PX, OVERLAY_LABELS, OVERLAYS, apply_overlay, signed_coc_px
 from focuspull.ui.preview import PREVIEW_SCALES, PreviewController, PreviewResult
@@ -59,7 +59,7 @@ class FocusPullWidget(QtWidgets.QWidget):
         engine_factory: Callable[["Shot"], "Engine"] | None = None,
     ) -> None:
         super().__init__(parent)
-        guard_none_refcount()
+        warn_if_known_bad_release()
         self.setObjectName("FocusPullWidget")
         self.setWindowTitle("FocusPull")
         self.document = JobDocument(self)
@@ -174,9 +174,9 @@ class FocusPullWidget(QtWidgets.QWidget):
         for factor in PREVIEW_SCALES:
             self.scale_combo.addItem("Full res" if factor == 1 else f"1/{factor} res", factor)
         self.scale_combo.setToolTip("Preview resolution (K is scaled with it)")
-        for combo in (self.display_combo, self.view_combo):
+        for combo, chars in ((self.display_combo, 10), (self.view_combo, 17)):
             combo.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-            combo.setMinimumContentsLength(14)
+            combo.setMinimumContentsLength(chars)
         self.display_combo.setToolTip("OCIO display")
         self.view_combo.setToolTip("OCIO view")
         for label, widget in (("", self.source_combo), ("", self.scale_combo), ("", self.overlay_combo),
@@ -272,6 +272,7 @@ class FocusPullWidget(QtWidgets.QWidget):
         self.document.jobChanged.connect(self._on_job_changed)
         self.document.undo_stack.cleanChanged.connect(lambda clean: self._emit_title())
         self.view.clicked.connect(self._on_view_clicked)
+        self.view.scaleChanged.connect(self._on_view_scale)
         self.view.hovered.connect(self._on_hover)
         self.timeline.frameRequested.connect(self.set_frame)
         self.timeline.keyAdded.connect(self._on_key_added)
@@ -537,13 +538,13 @@ class FocusPullWidget(QtWidgets.QWidget):
             self.renderer.cancel()
             self.show_status("cancelling after the current frame…")
 
-    def coc_px(self, frame: int, data: "FrameData") -> "np.ndarray":
-        """Signed CoC radius of a frame at the job's current settings (plate pixels)."""
+    def coc_px(self, frame: int, disparity: "np.ndarray") -> "np.ndarray":
+        """Signed CoC radius (plate pixels) of disparities of a frame at the job's current settings."""
         assert self.shot is not None
         i = self.shot.index(frame)
         extra = self.shot.extra
         params = {name: float(extra[name][i]) for name in ("front_scale", "back_scale", "in_focus_width") if name in extra}
-        return signed_coc_px(data.disparity, self.shot.focus_disparity[i], self.shot.strength_px[i], **params)
+        return signed_coc_px(disparity, self.shot.focus_disparity[i], self.shot.strength_px[i], **params)
 
     def refresh_view(self) -> None:
         """Compose what the viewer shows: source, exposure, display/view and overlay."""
@@ -559,16 +560,20 @@ class FocusPullWidget(QtWidgets.QWidget):
             self.view.set_message(str(err))
             return
         height, width = data.disparity.shape
+        step = self._shown_step = display_step(self.view.fit_scale((width, height)) if self.view.fitting else self.view.scale())
+        shown = (-(-height // step), -(-width // step))
         base, message = data.rgba, ""
         if self.source == "preview":
             base, message = self._preview_image(data)
         elif self.source == "render":
             base, message = self._render_image(data)
         try:
-            rgb = display_rgb(base, self.shot.color, self.display, self.view_name, self.exposure_stops)
+            rgb = display_rgb(resize_nearest(base, *shown), self.shot.color, self.display, self.view_name,
+                              self.exposure_stops)
             if self.overlay != "none":
-                rgb = apply_overlay(self.overlay, upscale_to(rgb, height, width), data.disparity,
-                                    self.coc_px(self.frame, data), self.focus_threshold_px)
+                disparity = data.disparity[::step, ::step]
+                rgb = apply_overlay(self.overlay, rgb, disparity, self.coc_px(self.frame, disparity),
+                                    self.focus_threshold_px)
         except FocusPullError as err:
             self.show_error(str(err))
             return
@@ -836,6 +841,10 @@ class FocusPullWidget(QtWidgets.QWidget):
         except FocusPullError as err:
             self.show_error(str(err))
 
+    def _on_view_scale(self, scale: float) -> None:
+        if self.shot is not None and display_step(scale) != getattr(self, "_shown_step", 1):
+            self.refresh_view()
+
     def _on_hover(self, x: float, y: float) -> None:
         if x < 0 or self.shot is None or self.frame is None:
             self.pixel_info.setText("")
@@ -845,7 +854,7 @@ class FocusPullWidget(QtWidgets.QWidget):
             return
         col, row = int(x), int(y)
         d = float(data.disparity[row, col])
-        coc = float(self.coc_px(self.frame, data)[row, col])
+        coc = float(self.coc_px(self.frame, data.disparity[row : row + 1, col : col + 1])[0, 0])
         depth = f"z {1 / d:.4g}" if self.job and focus_units(self.job) == "distance" and d > 0 else f"d {d:.4g}"
         self.pixel_info.setText(f"x {col} y {row}   {depth}   CoC {coc:+.1f}px")
 

@@ -9,6 +9,8 @@ log = logging.getLogger("focuspull")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from focuspull.cli.render import DEPTH_KIND_CHOICES
+
     p = sub.add_parser("ui", help="open the focus-pull workspace (needs pip install focuspull[ui])")
     p.add_argument("pattern", nargs="?", help="plate pattern, e.g. plate.####.exr")
     p.add_argument("--job", help="open this focuspull.job/1 file instead of a plate")
@@ -22,7 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--size", default="1200x760", help="window WIDTHxHEIGHT (default 1200x760)")
     p.add_argument("--depth", metavar="PATTERN", help="separate depth sequence (with a plate pattern)")
     p.add_argument("--depth-channel", metavar="NAME", help="depth channel (default: Z/depth.Z of the plate)")
-    p.add_argument("--depth-kind", choices=("depth", "disparity"), default="depth")
+    p.add_argument("--depth-kind", choices=DEPTH_KIND_CHOICES,
+                   help="what the depth values mean, as for render (default depth: a distance z)")
     p.add_argument("-o", "--output", help="output pattern (default: <plate folder>_refocus/<name>_refocus.####.exr)")
     p.add_argument("--ocio", metavar="CONFIG", help="OCIO config (default: $OCIO, else the built-in ACES config)")
     p.add_argument("--input-colorspace", metavar="NAME", help="OCIO colour space of the plate")

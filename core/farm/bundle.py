@@ -151,6 +151,8 @@ def export_bundle(
     settings = settings or FarmSettings()
     if not isinstance(job, Job):
         job = Job.load(job)
+    if settings.gpu and job.engine.device == "cpu":
+        log.warning("--gpu: the job's engine.device is 'cpu', so the GPU workers will not use their GPU")
     frames = shot_frames(job, check)
     job = farm_job(job, frames)
     folder = Path(folder).absolute()

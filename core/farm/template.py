@@ -28,8 +28,8 @@ EXTENSIONS = ("TASK_CHUNKING",)
 STEP_NAME = "Refocus"
 TASK_PARAMETER = "Frame"
 JOB_FILE_NAME = "job.json"
-#: seconds a cancelled task gets after SIGTERM before the farm kills it: enough
-#: to finish writing the frame in flight (the render unwinds on SIGTERM).
+#: seconds a cancelled task gets after SIGTERM before the farm kills it: the
+#: render unwinds, dropping the frame in flight and its temporary file.
 CANCEL_NOTIFY_S = 30
 NAME_LIMIT = 128
 

@@ -63,8 +63,9 @@ def load_models(weights: str | Path | None, device: torch.device, dtype: torch.d
     """Find the folder (``--weights`` > env > models folder) and load all four parts."""
     folder = require_model(MODEL_NAME, weights)
     log.info("loading Any-to-Bokeh weights from %s", folder)
-    unet = load_unet(folder / "unet").to(device=device, dtype=dtype).eval()
-    vae = load_vae(folder / "vae").to(device=device, dtype=dtype).eval()
+    # nn.Module.to, not diffusers' override, which warns about fp32 modules these models do not have.
+    unet = nn.Module.to(load_unet(folder / "unet"), device=device, dtype=dtype).eval()
+    vae = nn.Module.to(load_vae(folder / "vae"), device=device, dtype=dtype).eval()
     encoder = load_image_encoder(folder / "image_encoder", dtype).to(device=device).eval()
     settings = load_image_settings(folder / "feature_extractor")
     return AnyToBokehModels(unet, vae, encoder, settings, folder)

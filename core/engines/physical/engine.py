@@ -37,6 +37,7 @@ from focuspull.aperture import ApertureSpec
 from focuspull.curves import Curve
 from focuspull.engines.base import Engine, EngineInput, EngineOutput
 from focuspull.engines.physical import convolve
+from focuspull.engines.physical.fill import fill_hidden
 from focuspull.engines.physical.kernels import KernelShape, kernel_half_size, render_kernel
 from focuspull.engines.physical.ladder import ladder_levels, pyramid_factor
 from focuspull.engines.physical.options import PhysicalOptions
@@ -51,6 +52,9 @@ _BLOCK = 16
 _NOISE_WEIGHT = 1e-6
 #: accumulated weight below which a pixel has received nothing
 _EMPTY_WEIGHT = 1e-9
+#: a plane's hidden part is filled under content at least this many planes nearer
+#: (closer planes are a continuous surface, not an occluder)
+_FILL_GAP = 3
 #: cat's-eye kernels vary over the frame: they are applied per cell of this grid
 _CATEYE_GRID = 4
 
@@ -166,12 +170,16 @@ class PhysicalEngine(Engine):
         shape = self._kernel_shape(params)
 
         acc = torch.zeros(stack.shape[0] + 1, height, width, dtype=torch.float32, device=image.device)
-        boxes = _slab_boxes(slab, height, width)
+        frame = _Frame(levels, slab, share, stack, _slab_boxes(slab, height, width), shape)
+        if opts.fill_occluded:
+            # the nearest slab around each pixel: a plane's pixels next to much nearer
+            # ones sit on a depth edge, behind which the plane continues hidden
+            frame.neighbour_max = F.max_pool2d(slab[None, None].to(torch.float32), 3, stride=1, padding=1)[0, 0]
         # back to front; plane i is occluded by planes i+2 and nearer, never by its
         # neighbour i+1, which holds the other share of the same pixels
         pending = None
         for i in range(len(levels)):
-            blurred = self._plane(i, levels, slab, share, stack, boxes, shape, (height, width))
+            blurred = self._plane(i, frame)
             if blurred is not None:
                 _occlude(acc, *blurred, alpha_index)
             if pending is not None:
@@ -186,69 +194,88 @@ class PhysicalEngine(Engine):
             out = out[:3]
         return out, aux
 
-    def _plane(
-        self,
-        i: int,
-        levels: list[float],
-        slab: torch.Tensor,
-        share: torch.Tensor,
-        stack: torch.Tensor,
-        boxes: Mapping[int, tuple[int, int, int, int]],
-        shape: KernelShape,
-        frame_size: tuple[int, int],
-    ) -> tuple[torch.Tensor, int, int] | None:
+    def _plane(self, i: int, frame: "_Frame") -> tuple[torch.Tensor, int, int] | None:
         """Blurred (stack, weight) of plane i and its top-left in the frame, or None if empty."""
-        height, width = frame_size
-        parts = [boxes[k] for k in (i - 1, i) if k in boxes]
+        height, width = frame.slab.shape
+        parts = [frame.boxes[k] for k in (i - 1, i) if k in frame.boxes]
         if not parts:
             return None
-        box = (min(b[0] for b in parts), max(b[1] for b in parts), min(b[2] for b in parts), max(b[3] for b in parts))
-        radius = abs(levels[i])
+        box = _union(parts)
+        radius = abs(frame.levels[i])
         factor = pyramid_factor(radius, self.options.pyramid_radius_px)
+        fill_box = self._fill_box(i, box, frame) if frame.neighbour_max is not None else None
+        if fill_box is not None:
+            box = _union([box, fill_box])
         y0, y1, x0, x1 = _align(box, factor)
         if factor > 1:
             # a reduced-resolution plane needs one reduced pixel of zeros around its content
             y0, y1, x0, x1 = y0 - factor, y1 + factor, x0 - factor, x1 + factor
         crop = (slice(max(y0, 0), min(y1, height)), slice(max(x0, 0), min(x1, width)))
-        s, t = slab[crop], share[crop]
+        s, t = frame.slab[crop], frame.share[crop]
         # tent weights: upper share of the slab below, lower share of the slab above
         weight = torch.where(s == i, 1.0 - t, torch.where(s == i - 1, t, 0.0))
         if not bool((weight > 0).any()):
             return None
-        data = torch.cat([stack[(slice(None),) + crop] * weight, weight[None]], dim=0)
+        data = torch.cat([frame.stack[(slice(None),) + crop] * weight, weight[None]], dim=0)
+        nearer = None
+        if fill_box is not None:
+            gap = i + _FILL_GAP
+            nearer = torch.where(s >= gap, 1.0, torch.where(s == gap - 1, t, 0.0))[None]
         pad = (max(x0, 0) - x0, x1 - min(x1, width), max(y0, 0) - y0, y1 - min(y1, height))
         if any(pad):
             data = F.pad(data, pad)
-        blurred, (oy, ox) = self._blur_slab([(data, radius)], factor, shape, (y0, x0), frame_size)
-        return blurred, oy, ox
+            nearer = F.pad(nearer, pad) if nearer is not None else None
+        return self._blur_plane(data, radius, factor, frame.shape, (y0, x0), (height, width), nearer)
 
-    def _blur_slab(
+    def _fill_box(self, i: int, box: tuple[int, int, int, int], frame: "_Frame") -> tuple[int, int, int, int] | None:
+        """Where plane i's hidden part is worth guessing: around its depth edges with much nearer content."""
+        height, width = frame.slab.shape
+        y0, y1, x0, x1 = box
+        s = frame.slab[y0:y1, x0:x1]
+        edge = ((s == i) | (s == i - 1)) & (frame.neighbour_max[y0:y1, x0:x1] >= i + _FILL_GAP)
+        if not bool(edge.any()):
+            return None
+        rows = torch.nonzero(edge.any(dim=1)).flatten()
+        cols = torch.nonzero(edge.any(dim=0)).flatten()
+        # the hidden part shows through a nearer plane's blurred edge (up to its radius)
+        # and spreads into view by this plane's own radius
+        levels = frame.levels
+        front = max(abs(levels[min(i + _FILL_GAP, len(levels) - 1)]), abs(levels[-1]))
+        reach = int(math.ceil(abs(levels[i]) + front)) + 1
+        return (
+            max(y0 + int(rows[0]) - reach, 0),
+            min(y0 + int(rows[-1]) + 1 + reach, height),
+            max(x0 + int(cols[0]) - reach, 0),
+            min(x0 + int(cols[-1]) + 1 + reach, width),
+        )
+
+    def _blur_plane(
         self,
-        parts: list[tuple[torch.Tensor, float]],
+        data: torch.Tensor,
+        radius: float,
         factor: int,
         shape: KernelShape,
         origin: tuple[int, int],
         frame_size: tuple[int, int],
-    ) -> tuple[torch.Tensor, tuple[int, int]]:
-        """Blur each (stack, radius) part and sum; returns the result and its top-left in the frame."""
-        identity = [x for x, r in parts if factor == 1 and r / factor <= 0.5]
+        nearer: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, int, int]:
+        """Blur a (stack, weight) crop whose top-left is ``origin``; returns it and its new top-left."""
+        y0, x0 = origin
+        small = convolve.downsample(data, factor)
+        if nearer is not None:
+            small = fill_hidden(small, convolve.downsample(nearer, factor))
+        if factor == 1 and radius <= 0.5:
+            return small, y0, x0
         # the tent reduction and bilinear enlargement each add f^2/6 of variance per
         # axis: a slightly smaller kernel keeps the footprint's second moment on the law
-        shrink = 4.0 / 3.0 if factor > 1 else 0.0
-        spread = [
-            (x, math.sqrt(max((r / factor) ** 2 - shrink, 0.25)))
-            for x, r in parts
-            if not (factor == 1 and r / factor <= 0.5)
-        ]
-        y0, x0 = origin
-        if not spread:
-            return sum(identity[1:], identity[0]), (y0, x0)
-        half = max(kernel_half_size(r, shape) for _, r in spread)
-        small = [(convolve.downsample(x, factor), r) for x, r in spread]
+        r = radius / factor
+        if factor > 1:
+            r = math.sqrt(max(r * r - 4.0 / 3.0, 0.25))
+        half = kernel_half_size(r, shape)
         if self.aperture.cat_eye > 0:
-            blurred = self._convolve_cat_eye(small, factor, shape, half, origin, frame_size)
+            blurred = self._convolve_cat_eye([(small, r)], factor, shape, half, origin, frame_size)
         else:
-            blurred = convolve.convolve_sum([(x, render_kernel(r, shape, half).to(x.device)) for x, r in small])
+            blurred = convolve.convolve_sum([(small, render_kernel(r, shape, half).to(small.device))])
         if factor > 1:
             blurred = convolve.upsample(F.pad(blurred, (1, 1, 1, 1)), factor)
             offset = (half + 1) * factor
@@ -256,11 +283,7 @@ class PhysicalEngine(Engine):
             offset = half
         # FFT rounding leaves ~1e-8 everywhere in the crop: zero what no light reached
         blurred = torch.where(blurred[-1:] > _NOISE_WEIGHT, blurred, 0.0)
-        oy, ox = y0 - offset, x0 - offset
-        for x in identity:
-            h, w = x.shape[-2:]
-            blurred[:, offset : offset + h, offset : offset + w] += x
-        return blurred, (oy, ox)
+        return blurred, y0 - offset, x0 - offset
 
     def _convolve_cat_eye(
         self,
@@ -319,6 +342,23 @@ class PhysicalEngine(Engine):
 
 
 # -- helpers ----------------------------------------------------------------
+class _Frame:
+    """What every plane of one frame needs."""
+
+    def __init__(self, levels, slab, share, stack, boxes, shape) -> None:
+        self.levels: list[float] = levels
+        self.slab: torch.Tensor = slab
+        self.share: torch.Tensor = share
+        self.stack: torch.Tensor = stack
+        self.boxes: dict[int, tuple[int, int, int, int]] = boxes
+        self.shape: KernelShape = shape
+        self.neighbour_max: torch.Tensor | None = None
+
+
+def _union(boxes: list[tuple[int, int, int, int]]) -> tuple[int, int, int, int]:
+    return (min(b[0] for b in boxes), max(b[1] for b in boxes), min(b[2] for b in boxes), max(b[3] for b in boxes))
+
+
 def _check_input(batch: EngineInput) -> None:
     rgba, disparity = batch.rgba, batch.disparity
     if rgba.ndim != 4 or rgba.shape[1] not in (3, 4):

@@ -47,7 +47,7 @@ class PhysicalOptions:
         metadata={"doc": "Width of the luminance ramp below the threshold over which the gain fades in.", "minimum": 0.0},
     )
     fill_occluded: bool = field(
-        default=False,
+        default=True,
         metadata={"doc": "Fill the hidden part of each depth plane from its visible neighbours (pull-push) so a "
                   "defocused foreground shows background behind its edges."},
     )

@@ -1,0 +1,58 @@
+"""Occlusion fill: guess the hidden part of a depth plane from its visible neighbours.
+
+The input is one view: where a foreground object stands, the background
+behind it is missing. A defocused foreground edge is partly transparent, so
+the lens shows some of that hidden background; and a defocused background
+spreads light from behind the foreground's silhouette. Both need the hidden
+part of each plane, which a pull-push (mip) interpolation of the plane's
+premultiplied content supplies: averages are pulled up a pyramid and pushed
+back down into the holes, so a hole takes the colour of the plane around it.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+#: a pyramid cell whose behind-content weight reaches this is trusted as is
+_TRUST_WEIGHT = 0.25
+
+
+def pull_push(values: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """Normalised interpolation of ``values / weight`` into the places where weight is 0.
+
+    values: (C, H, W) weighted sums (premultiplied by weight); weight: (1, H, W) >= 0.
+    Returns (C, H, W): values / weight where the weight is large, and a smooth
+    average of the nearest weighted content elsewhere (0 where there is none).
+    """
+    levels = [(values, weight)]
+    while min(levels[-1][0].shape[-2:]) > 1:
+        v, w = levels[-1]
+        levels.append(
+            (F.avg_pool2d(v[None], 2, ceil_mode=True)[0], F.avg_pool2d(w[None], 2, ceil_mode=True)[0])
+        )
+    v, w = levels[-1]
+    estimate = torch.where(w > 0, v / w.clamp_min(1e-12), 0.0)
+    for v, w in reversed(levels[:-1]):
+        coarse = F.interpolate(estimate[None], size=v.shape[-2:], mode="bilinear", align_corners=False)[0]
+        trust = (w / _TRUST_WEIGHT).clamp(0.0, 1.0)
+        estimate = trust * (v / w.clamp_min(1e-12)) + (1 - trust) * coarse
+    return estimate
+
+
+def fill_hidden(data: torch.Tensor, nearer: torch.Tensor) -> torch.Tensor:
+    """Add a plane's guessed hidden content under nearer content.
+
+    data:   (C+1, H, W) the plane's premultiplied stack times its weight, the last
+            channel being the weight itself;
+    nearer: (1, H, W) the fraction of each pixel that belongs to nearer planes.
+    Under a nearer pixel the plane gets the local average of its content
+    *relative to everything at or behind it*, so two background planes that
+    border a hole share it instead of both claiming it whole.
+    """
+    behind = (1.0 - nearer).clamp_min(0.0)
+    estimate = pull_push(data, behind)
+    # the estimated weight is the plane's share of the content behind; never above 1
+    share = estimate[-1:].clamp(0.0, 1.0)
+    scale = torch.where(estimate[-1:] > 0, share / estimate[-1:].clamp_min(1e-12), 0.0)
+    return data + nearer * estimate * scale
