@@ -38,6 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--strength", metavar="CURVE", help="K: CoC radius in px = K * |d - d_f|, keyframeable")
     _register_modes(p)
     p.add_argument("--engine", default="physical", help="physical (default) or neural")
+    p.add_argument("--weights", metavar="DIR", help="neural engine: local folder with the Any-to-Bokeh weights")
     p.add_argument("--option", metavar="KEY=VALUE", action="append", default=[],
                    help="engine option (VALUE is JSON, else a string); repeatable")
     p.add_argument("--aperture", metavar="KEY=VALUE", action="append", default=[],
@@ -267,6 +268,8 @@ def build_job(args: argparse.Namespace) -> Any:
         job = Job.load(args.job)
         if args.device:
             job = job.replace(engine=_replace(job.engine, device=args.device))
+        if args.weights:
+            job = job.replace(engine=_replace(job.engine, options={**job.engine.options, "weights": args.weights}))
         return job
     depth, focus, strength = _mode_args(args)
     missing = [flag for flag, value in (("INPUT", args.input), ("-o/--output", args.output),
@@ -274,6 +277,9 @@ def build_job(args: argparse.Namespace) -> Any:
                                         ("--strength (or --max-blur, --focal-length)", strength)) if not value]
     if missing:
         raise JobError(f"render: missing {', '.join(missing)} (or give --job job.json)")
+    engine_options = _key_values(args.option, "--option")
+    if args.weights:
+        engine_options["weights"] = args.weights
     data = {
         "schema": "focuspull.job/1",
         "input": {"pattern": args.input, "frames": args.frames, "colorspace": args.input_colorspace},
@@ -281,7 +287,7 @@ def build_job(args: argparse.Namespace) -> Any:
         "focus": focus,
         "strength": strength,
         "aperture": _key_values(args.aperture, "--aperture"),
-        "engine": {"name": args.engine, "options": _key_values(args.option, "--option"), "device": args.device or "auto"},
+        "engine": {"name": args.engine, "options": engine_options, "device": args.device or "auto"},
         "output": {
             "pattern": args.output,
             "colorspace": args.output_colorspace,

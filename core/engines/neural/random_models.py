@@ -1,7 +1,7 @@
 """Randomly initialised Any-to-Bokeh models of the real structure.
 
 For tests (``tiny``: a few channels, loads through the real loader in a
-second) and benchmarks (``full``: SVD-XT's shapes, ~2.1 B parameters, timing
+second) and benchmarks (``full``: SVD-XT's shapes, ~2.2 B parameters, timing
 without the licensed weights). Never used to render.
 """
 
@@ -56,7 +56,7 @@ CONFIGS: dict[str, dict[str, dict[str, Any]]] = {
         ),
         "feature_extractor": dict(size=224),
     },
-    # Same structure (4 levels, 16 fusers' worth of slots), a few channels.
+    # Same structure (4 levels of UNet and VAE, a fuser in every spatial block), a few channels.
     "tiny": {
         "unet": dict(
             sample_size=8,

@@ -39,8 +39,7 @@ class SkipVAE(AutoencoderKLTemporalDecoder):
         super().__init__(**config)
         for i, (c_in, c_out) in enumerate(skip_widths(self.config.block_out_channels), start=1):
             conv = nn.Conv2d(c_in, c_out, kernel_size=1, bias=False)
-            # A near-zero start (as the released training did) makes the skips a
-            # no-op until trained; random test models keep it for sane outputs.
+            # Near zero, as the released training started: an untrained skip is a no-op.
             nn.init.constant_(conv.weight, 1e-5)
             self.decoder.add_module(f"skip_conv_{i}", conv)
 

@@ -320,8 +320,9 @@ class PhysicalEngine(Engine):
                     continue
                 cell = wy[i][:, None] * wx[j][None, :]
                 amount = self.aperture.cat_eye
-                clip = KernelShape(**{**vars(shape), "clip_x": amount * (cx - width / 2) / half_diag * 2,
-                                      "clip_y": amount * (cy - height / 2) / half_diag * 2})
+                # the clipping circles part along the radius, by `amount` radii in the corners
+                clip = KernelShape(**{**vars(shape), "clip_x": amount * (cx - width / 2) / half_diag,
+                                      "clip_y": amount * (cy - height / 2) / half_diag})
                 cell_parts = [(x * cell, render_kernel(r, clip, half).to(x.device)) for x, r in parts]
                 y = convolve.convolve_sum(cell_parts)
                 out = y if out is None else out + y
