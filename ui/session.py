@@ -89,7 +89,7 @@ def new_job(
         **({"ocio_config": ocio} if ocio else {}),
     }
     job = Job.from_dict(data)
-    shot = prepare(job)
+    shot = prepare(job, check_output=False)
     first = load_frame_data(shot, shot.frames[0])
     focus, strength = suggested_focus_strength(job, first)
     from focuspull.curves import Curve
@@ -132,23 +132,13 @@ def update_shot(shot: "Shot | None", job: "Job", read: FrameReader | None = None
     ``resolve_per_frame``. ``read`` supplies frames when a mode picks from the
     depth (point, matte, max_blur); default: read them from disk.
     """
-    from focuspull.focus import resolve_per_frame
     from focuspull.io import SequencePattern
-    from focuspull.io.header import read_header
-    from focuspull.pipeline import prepare, read_frames
+    from focuspull.pipeline import prepare, resolve_focus_and_strength
 
     if shot is None or needs_prepare(shot.job, job):
-        return prepare(job)
+        return prepare(job, check_output=False)
     shot = dataclasses.replace(shot, job=job, output=SequencePattern.parse(job.output.pattern))
-    window = read_header(shot.input.path(shot.frames[0]))["display_window"]
-    resolved = shot  # bound for the default reader below
-    per_frame = resolve_per_frame(
-        job,
-        shot.frames,
-        width_px=float(window[2] - window[0] + 1),
-        read=read or (lambda frames: read_frames(resolved, frames)),
-    )
-    return dataclasses.replace(shot, focus_disparity=per_frame.focus_disparity, strength_px=per_frame.strength_px)
+    return resolve_focus_and_strength(shot, read)
 
 
 def load_frame_data(shot: "Shot", frame: int) -> "FrameData":

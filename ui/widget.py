@@ -332,7 +332,7 @@ class FocusPullWidget(QtWidgets.QWidget):
         from focuspull.pipeline import prepare
 
         try:
-            shot = prepare(job)
+            shot = prepare(job, check_output=False)
         except FocusPullError as err:
             self.show_error(str(err))
             return False

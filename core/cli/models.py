@@ -3,6 +3,8 @@
 Lists every model in ``focuspull.models.MODELS`` (the neural engine's
 Any-to-Bokeh weights, depth estimators, ...) with its folder, what is missing
 and its licence. Looks at files only: no torch, nothing downloaded.
+``focuspull models fetch NAME`` is the one command that downloads (a depth
+model, when online); rendering never does.
 """
 
 from __future__ import annotations
@@ -16,14 +18,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "models",
         help="list the model weights focuspull can use and whether they are installed",
-        description="List model weights (neural engine, depth estimators): folder, status, licence. Never downloads.",
+        description="List model weights (neural engine, depth estimators): folder, status, licence. "
+        "'fetch NAME' downloads a depth model into the models folder (needs the network); nothing else downloads.",
     )
+    p.add_argument("action", nargs="?", choices=("list", "fetch"), default="list")
+    p.add_argument("name", nargs="?", help="with fetch: the model to download, e.g. depth-anything-v2-small")
+    p.add_argument("--folder", metavar="DIR", help="with fetch: download into DIR instead of the models folder")
     p.add_argument("--weights", metavar="DIR", help="look for the Any-to-Bokeh weights in DIR (as render --weights)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.action == "fetch":
+        return _fetch(args)
     from focuspull.models import installed_models, models_root
 
     explicit = {"any-to-bokeh": args.weights} if args.weights else {}
@@ -48,4 +56,15 @@ def run(args: argparse.Namespace) -> int:
         for note in s.entry.notes:
             out.append(f"  note:    {note}")
     sys.stdout.write("\n".join(out) + "\n")
+    return 0
+
+
+def _fetch(args: argparse.Namespace) -> int:
+    from focuspull.errors import JobError
+    from focuspull.estimate.fetch import fetch_model
+
+    if not args.name:
+        raise JobError("models fetch: name the model, e.g. focuspull models fetch depth-anything-v2-small")
+    target = fetch_model(args.name, args.folder)
+    sys.stdout.write(f"{args.name}: installed in {target}\n")
     return 0

@@ -4,26 +4,30 @@ Per frame:
 
 1. the signed CoC radius r = K * (d - d_f) (positive in front of focus) is
    shaped by the in-focus width and the front/back multipliers;
-2. r is placed on a fixed ladder of plane radii (``ladder``); a pixel between
-   two levels belongs to that *slab* and is shared linearly between its two
-   planes, so the result moves continuously with focus and strength;
-3. slab by slab, back to front, the premultiplied colour, alpha and weight
-   of the slab's pixels are blurred with the aperture kernel of each plane
-   (direct, FFT or at reduced resolution for large radii, on a crop around the
-   slab) and composited with "over" using the blurred alpha;
-4. the composite is divided by its accumulated weight, which renormalises the
-   frame border and the holes left where nearer planes hid the farther ones.
+2. r is placed on a fixed ladder of plane radii (``ladder``) and each pixel
+   is shared linearly between the two planes around it (tent weights), so the
+   result moves continuously with focus and strength: no plane popping;
+3. plane by plane, front to back, the plane's premultiplied colour, alpha and
+   weight are blurred with the aperture kernel of its radius (directly, by
+   FFT, or at 1/2, 1/4... resolution for large radii, on a crop around the
+   plane's pixels) and added where the nearer planes leave it visible;
+4. the sum is divided by its accumulated weight, which renormalises the frame
+   border and whatever holes are left where nearer planes hid farther ones.
 
-The two halves of one slab are added, never composited over each other, so a
-pixel split between two planes does not occlude itself (which would lose up
-to half its light). A plane at radius 0 is the identity, so pixels in focus
-are returned bit for bit when nothing in front spreads over them. Scene-linear
-values are never clipped: kernels sum to one, so light is conserved.
+Occlusion: plane i is hidden by the blurred alpha of planes i+2 and nearer,
+summed (they partition one image, so a surface split between two planes still
+hides what is behind it completely), and never by plane i+1, which holds the
+other share of the same pixels (a pixel split between two planes would
+otherwise hide half of itself). Before blurring, a plane's part hidden behind
+much nearer content is guessed from its visible neighbours (``fill``), so a
+defocused foreground shows background behind its edges.
+
+A plane at radius 0 is the identity, so pixels in focus come back bit for bit
+when nothing in front spreads over them. Scene-linear values are never
+clipped: kernels sum to one, so light is conserved.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 import logging
 import math
@@ -56,7 +60,7 @@ _EMPTY_WEIGHT = 1e-9
 #: (closer planes are a continuous surface, not an occluder)
 _FILL_GAP = 3
 #: cat's-eye kernels vary over the frame: they are applied per cell of this grid
-_CATEYE_GRID = 4
+_CATEYE_GRID = 5
 
 
 class PhysicalEngine(Engine):
@@ -170,23 +174,30 @@ class PhysicalEngine(Engine):
         shape = self._kernel_shape(params)
 
         acc = torch.zeros(stack.shape[0] + 1, height, width, dtype=torch.float32, device=image.device)
-        frame = _Frame(levels, slab, share, stack, _slab_boxes(slab, height, width), shape)
+        frame = _Frame(levels, slab, share, stack, _slab_boxes(slab), shape)
         if opts.fill_occluded:
-            # the nearest slab around each pixel: a plane's pixels next to much nearer
-            # ones sit on a depth edge, behind which the plane continues hidden
-            frame.neighbour_max = F.max_pool2d(slab[None, None].to(torch.float32), 3, stride=1, padding=1)[0, 0]
-        # back to front; plane i is occluded by planes i+2 and nearer, never by its
-        # neighbour i+1, which holds the other share of the same pixels
+            # pixels next to much nearer ones sit on a depth edge, behind which their
+            # planes continue hidden: where each slab has such pixels
+            neighbour_max = F.max_pool2d(slab[None, None].to(torch.float32), 3, stride=1, padding=1)[0, 0]
+            edge = neighbour_max >= slab + _FILL_GAP
+            frame.edge_boxes = _slab_boxes(slab, edge)
+            # the nearest slab met across each slab's edges: how blurred its occluders are
+            occluder = torch.full((len(levels),), -1, dtype=torch.long, device=slab.device)
+            occluder.scatter_reduce_(0, slab[edge], neighbour_max[edge].long(), reduce="amax")
+            frame.occluder = occluder.tolist()
+        # front to back. Plane i is seen through what planes i+2 and nearer cover, never
+        # through plane i+1, which holds the other share of the same pixels. Coverages
+        # add (1 - sum, not a product of 1 - a): the planes partition one image, so a
+        # surface split between two planes still hides what is behind it completely.
+        cover = torch.zeros(1, height, width, dtype=torch.float32, device=image.device)
         pending = None
-        for i in range(len(levels)):
+        for i in reversed(range(len(levels))):
             blurred = self._plane(i, frame)
             if blurred is not None:
-                _occlude(acc, *blurred, alpha_index)
+                _add_behind(acc, cover, *blurred)
             if pending is not None:
-                _add(acc, *pending)
-            pending = blurred
-        if pending is not None:
-            _add(acc, *pending)
+                _add(cover, *pending)
+            pending = (blurred[0][alpha_index : alpha_index + 1], blurred[1], blurred[2]) if blurred is not None else None
 
         weight = acc[-1:]
         out = torch.where(weight > _EMPTY_WEIGHT, acc[:-1] / weight.clamp_min(_EMPTY_WEIGHT), 0.0)
@@ -203,7 +214,7 @@ class PhysicalEngine(Engine):
         box = _union(parts)
         radius = abs(frame.levels[i])
         factor = pyramid_factor(radius, self.options.pyramid_radius_px)
-        fill_box = self._fill_box(i, box, frame) if frame.neighbour_max is not None else None
+        fill_box = self._fill_box(i, frame) if frame.edge_boxes is not None else None
         if fill_box is not None:
             box = _union([box, fill_box])
         y0, y1, x0, x1 = _align(box, factor)
@@ -227,27 +238,24 @@ class PhysicalEngine(Engine):
             nearer = F.pad(nearer, pad) if nearer is not None else None
         return self._blur_plane(data, radius, factor, frame.shape, (y0, x0), (height, width), nearer)
 
-    def _fill_box(self, i: int, box: tuple[int, int, int, int], frame: "_Frame") -> tuple[int, int, int, int] | None:
+    def _fill_box(self, i: int, frame: "_Frame") -> tuple[int, int, int, int] | None:
         """Where plane i's hidden part is worth guessing: around its depth edges with much nearer content."""
         height, width = frame.slab.shape
-        y0, y1, x0, x1 = box
-        s = frame.slab[y0:y1, x0:x1]
-        edge = ((s == i) | (s == i - 1)) & (frame.neighbour_max[y0:y1, x0:x1] >= i + _FILL_GAP)
-        if not bool(edge.any()):
+        edges = [frame.edge_boxes[k] for k in (i - 1, i) if k in frame.edge_boxes]
+        if not edges:
             return None
-        rows = torch.nonzero(edge.any(dim=1)).flatten()
-        cols = torch.nonzero(edge.any(dim=0)).flatten()
-        # the hidden part shows through a nearer plane's blurred edge (up to its radius)
-        # and spreads into view by this plane's own radius
+        y0, y1, x0, x1 = _union(edges)
+        # the hidden part shows through the occluder's blurred edge (up to the occluder's
+        # radius) and spreads into view by this plane's own radius; |level| is V-shaped,
+        # so the largest occluder radius is at an end of the range of nearer slabs
         levels = frame.levels
-        front = max(abs(levels[min(i + _FILL_GAP, len(levels) - 1)]), abs(levels[-1]))
+        front = 0.0
+        for k in (i - 1, i):
+            if k in frame.edge_boxes:
+                nearest = min(frame.occluder[k] + 1, len(levels) - 1)
+                front = max(front, abs(levels[min(k + _FILL_GAP, len(levels) - 1)]), abs(levels[nearest]))
         reach = int(math.ceil(abs(levels[i]) + front)) + 1
-        return (
-            max(y0 + int(rows[0]) - reach, 0),
-            min(y0 + int(rows[-1]) + 1 + reach, height),
-            max(x0 + int(cols[0]) - reach, 0),
-            min(x0 + int(cols[-1]) + 1 + reach, width),
-        )
+        return (max(y0 - reach, 0), min(y1 + reach, height), max(x0 - reach, 0), min(x1 + reach, width))
 
     def _blur_plane(
         self,
@@ -353,7 +361,8 @@ class _Frame:
         self.stack: torch.Tensor = stack
         self.boxes: dict[int, tuple[int, int, int, int]] = boxes
         self.shape: KernelShape = shape
-        self.neighbour_max: torch.Tensor | None = None
+        self.edge_boxes: dict[int, tuple[int, int, int, int]] | None = None
+        self.occluder: list[int] = []
 
 
 def _union(boxes: list[tuple[int, int, int, int]]) -> tuple[int, int, int, int]:
@@ -388,16 +397,21 @@ def _highlight_boost(colour: torch.Tensor, radius: torch.Tensor, opts: PhysicalO
     return 1.0 + (opts.highlight_gain - 1.0) * ramp * blur
 
 
-def _slab_boxes(slab: torch.Tensor, height: int, width: int) -> dict[int, tuple[int, int, int, int]]:
-    """Bounding box (y0, y1, x0, x1) of each slab, to a block of pixels.
+def _slab_boxes(slab: torch.Tensor, where: torch.Tensor | None = None) -> dict[int, tuple[int, int, int, int]]:
+    """Bounding box (y0, y1, x0, x1) of each slab's pixels (those in ``where``), to a block of pixels.
 
     A histogram of (slab, block) pairs says exactly which blocks hold each slab,
     so a depth edge that jumps over many slabs does not inflate their boxes.
     """
+    height, width = slab.shape
     rows, cols = -(-height // _BLOCK), -(-width // _BLOCK)
     block_y = (torch.arange(height, device=slab.device) // _BLOCK)[:, None]
     block_x = (torch.arange(width, device=slab.device) // _BLOCK)[None, :]
     block = (block_y * cols + block_x).expand(height, width)
+    if where is not None:
+        slab, block = slab[where], block[where]
+        if slab.numel() == 0:
+            return {}
     low, high = int(slab.min()), int(slab.max())
     count = torch.bincount(((slab - low) * (rows * cols) + block).flatten(), minlength=(high - low + 1) * rows * cols)
     present = (count.view(high - low + 1, rows, cols) > 0).cpu()
@@ -432,12 +446,13 @@ def _overlap(layer: torch.Tensor, oy: int, ox: int, frame: torch.Tensor):
     return layer[:, ty0 - oy : ty1 - oy, tx0 - ox : tx1 - ox], frame[:, ty0:ty1, tx0:tx1]
 
 
-def _occlude(acc: torch.Tensor, layer: torch.Tensor, oy: int, ox: int, alpha_index: int) -> None:
-    """Everything accumulated so far is seen through the layer's (blurred) alpha."""
+def _add_behind(acc: torch.Tensor, cover: torch.Tensor, layer: torch.Tensor, oy: int, ox: int) -> None:
+    """Add the layer where the nearer planes leave it visible."""
     pair = _overlap(layer, oy, ox, acc)
     if pair is not None:
         part, region = pair
-        region.mul_(1.0 - part[alpha_index : alpha_index + 1].clamp(0.0, 1.0))
+        seen = _overlap(layer, oy, ox, cover)[1]
+        region.add_(part * (1.0 - seen).clamp(0.0, 1.0))
 
 
 def _add(acc: torch.Tensor, layer: torch.Tensor, oy: int, ox: int) -> None:

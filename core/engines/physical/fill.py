@@ -18,12 +18,14 @@ import torch.nn.functional as F
 _TRUST_WEIGHT = 0.25
 
 
-def pull_push(values: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+def pull_push(values: torch.Tensor, weight: torch.Tensor, skip_levels: int = 0) -> torch.Tensor:
     """Normalised interpolation of ``values / weight`` into the places where weight is 0.
 
     values: (C, H, W) weighted sums (premultiplied by weight); weight: (1, H, W) >= 0.
     Returns (C, H, W): values / weight where the weight is large, and a smooth
     average of the nearest weighted content elsewhere (0 where there is none).
+    ``skip_levels`` finest levels are not blended back (the result there is the
+    coarser estimate, enlarged): cheaper, and enough where only holes are read.
     """
     levels = [(values, weight)]
     while min(levels[-1][0].shape[-2:]) > 1:
@@ -33,10 +35,14 @@ def pull_push(values: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
         )
     v, w = levels[-1]
     estimate = torch.where(w > 0, v / w.clamp_min(1e-12), 0.0)
-    for v, w in reversed(levels[:-1]):
+    for level, (v, w) in reversed(list(enumerate(levels[:-1]))):
+        if level < skip_levels:
+            break
         coarse = F.interpolate(estimate[None], size=v.shape[-2:], mode="bilinear", align_corners=False)[0]
         trust = (w / _TRUST_WEIGHT).clamp(0.0, 1.0)
         estimate = trust * (v / w.clamp_min(1e-12)) + (1 - trust) * coarse
+    if estimate.shape[-2:] != values.shape[-2:]:
+        estimate = F.interpolate(estimate[None], size=values.shape[-2:], mode="bilinear", align_corners=False)[0]
     return estimate
 
 
@@ -51,7 +57,8 @@ def fill_hidden(data: torch.Tensor, nearer: torch.Tensor) -> torch.Tensor:
     border a hole share it instead of both claiming it whole.
     """
     behind = (1.0 - nearer).clamp_min(0.0)
-    estimate = pull_push(data, behind)
+    # only hole pixels read the estimate, where the finest level would not be trusted anyway
+    estimate = pull_push(data, behind, skip_levels=1)
     # the estimated weight is the plane's share of the content behind; never above 1
     share = estimate[-1:].clamp(0.0, 1.0)
     scale = torch.where(estimate[-1:] > 0, share / estimate[-1:].clamp_min(1e-12), 0.0)
