@@ -71,7 +71,9 @@ class RenderReport:
     seconds: float
 
 
-def prepare(job: Job, frames: Sequence[int] | None = None, *, check_output: bool = True) -> Shot:
+def prepare(
+    job: Job, frames: Sequence[int] | None = None, *, check_output: bool = True, progress: Progress | None = None
+) -> Shot:
     """Resolve and check everything that can be checked before rendering.
 
     ``check_output=False`` is for viewing (the UI): the output folder is then
@@ -136,7 +138,7 @@ def prepare(job: Job, frames: Sequence[int] | None = None, *, check_output: bool
                 extra[f.name] = tuple(value.evaluate(frames))
 
     if estimated is not None:
-        depth = _estimate_depth(job, plate, estimated, frames, color, input_colorspace)
+        depth = _estimate_depth(job, plate, estimated, frames, color, input_colorspace, progress or NullProgress())
     shot = Shot(
         job=job,
         input=plate,
@@ -454,7 +456,7 @@ def render_job(
     """
     progress = progress or NullProgress()
     try:
-        shot = prepare(job, frames)
+        shot = prepare(job, frames, progress=progress)
         targets = None
         if chunk is not None:
             targets = [f for f in shot.frames if chunk[0] <= f <= chunk[1]]
@@ -505,7 +507,7 @@ def _size(text: str) -> tuple[int, int]:
 
 def _estimate_depth(
     job: Job, plate: "SequencePattern", target: "SequencePattern", frames: Sequence[int], color: "ColorConfig",
-    input_colorspace: str,
+    input_colorspace: str, progress: Progress,
 ) -> "SequencePattern":
     from focuspull.estimate.shot import estimate_shot_depth
 
@@ -513,6 +515,7 @@ def _estimate_depth(
     return estimate_shot_depth(
         plate=plate, frames=frames, color=color, input_colorspace=input_colorspace, target=target,
         model=spec.model, stabilize_weight=spec.stabilize, percentiles=spec.percentiles, device=job.engine.device,
+        on_frame=lambda done, total: progress.stage("depth", done, total),
     )
 
 

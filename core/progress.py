@@ -3,6 +3,7 @@
 The protocol (architecture note): JSON objects, one per line on stdout with
 ``--progress jsonl``:
 
+    {"event": "stage", "stage": "depth", "done": 3, "total": 48}   (work before rendering)
     {"event": "start", "total": 48, "first": 1001, "last": 1048}
     {"event": "frame", "frame": 1001, "done": 1, "total": 48}
     {"event": "done", "frames": 48, "output": "/shots/out.####.exr", "seconds": 12.3}
@@ -27,6 +28,10 @@ class Progress:
 
     def emit(self, event: Event) -> None:  # pragma: no cover - overridden
         pass
+
+    def stage(self, stage: str, done: int, total: int) -> None:
+        """Progress of a pass before rendering (depth estimation); hosts may ignore it."""
+        self.emit({"event": "stage", "stage": stage, "done": done, "total": total})
 
     def start(self, total: int, first: int | None = None, last: int | None = None) -> None:
         self.emit({"event": "start", "total": total, "first": first, "last": last})
@@ -73,7 +78,12 @@ class BarProgress(Progress):
 
     def emit(self, event: Event) -> None:
         kind = event["event"]
-        if kind == "start":
+        if kind == "stage":
+            self.stream.write(f"\r{event['stage']}: {event['done']}/{event['total']} ")
+            self.stream.flush()
+        elif kind == "start":
+            if self.stream.isatty():
+                self.stream.write("\n")
             self.started = time.monotonic()
         elif kind == "frame":
             done, total = event["done"], max(event["total"], 1)

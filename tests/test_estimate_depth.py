@@ -189,11 +189,16 @@ def read(path):
     return buf.spec(), buf.get_pixels(oiio.FLOAT)
 
 
-def test_estimated_depth_is_written_next_to_the_output_and_reused(plate, tmp_path, tiny_model, caplog):
+def test_estimated_depth_is_written_next_to_the_output_and_reused(plate, tmp_path, tiny_model, caplog, capsys):
     out = tmp_path / "out" / "refocus.####.exr"
     args = ["render", str(plate), "-o", str(out), "--depth-model", str(tiny_model), "--focus", "0.5",
             "--strength", "4", "--progress", "none", "--device", "cpu"]
-    assert main(args) == 0
+    assert main([*args[:-4], "--progress", "jsonl", *args[-2:]]) == 0
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    stages = [e for e in events if e["event"] == "stage"]
+    # Estimation reports its progress before rendering starts, ending at every frame done.
+    assert stages and stages[-1] == {"event": "stage", "stage": "depth", "done": len(FRAMES), "total": len(FRAMES)}
+    assert events.index(stages[-1]) < [e["event"] for e in events].index("start")
     depth_files = sorted((tmp_path / "out").glob("refocus_depth.*.exr"))
     assert [p.name for p in depth_files] == [f"refocus_depth.{f}.exr" for f in FRAMES]
     lows = set()

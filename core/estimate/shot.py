@@ -21,7 +21,7 @@ import json
 import logging
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from focuspull import __version__
@@ -64,8 +64,12 @@ def estimate_shot_depth(
     stabilize_weight: float = 0.5,
     percentiles: tuple[float, float] = (1.0, 99.0),
     device: str = "auto",
+    on_frame: "Callable[[int, int], None] | None" = None,
 ) -> "SequencePattern":
-    """Estimate, stabilise, normalise and write the depth of ``frames``; returns ``target``."""
+    """Estimate, stabilise, normalise and write the depth of ``frames``; returns ``target``.
+
+    ``on_frame(done, total)`` is called as frames are estimated (the slow part).
+    """
     import numpy as np
 
     from focuspull.estimate.model import DepthEstimator, model_signature, resolve_model_folder
@@ -94,8 +98,12 @@ def estimate_shot_depth(
         if len(batch) == BATCH:
             _run(estimator, batch, raw, gray)
             batch = []
+            if on_frame is not None:
+                on_frame(len(raw), len(frames))
     if batch:
         _run(estimator, batch, raw, gray)
+        if on_frame is not None:
+            on_frame(len(raw), len(frames))
 
     steady = stabilize(raw, gray, weight=stabilize_weight)
     mapping = ShotNormalization.fit(steady, percentiles)
