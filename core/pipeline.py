@@ -388,7 +388,14 @@ def _already_written(shot: Shot, frame: int) -> bool:
         metadata = read_header(path)["metadata"]
     except ImageReadError:
         return False
-    return metadata.get("focuspull/job") == job_fingerprint(shot.job)
+    if metadata.get("focuspull/job") != job_fingerprint(shot.job):
+        return False
+    # Our writes are atomic, but a copy or a sync tool can truncate a frame
+    # after its header: only a frame whose pixels read is done.
+    import OpenImageIO as oiio
+
+    buf = oiio.ImageBuf(path)
+    return buf.read(force=True) and not buf.has_error
 
 
 def write_frame(

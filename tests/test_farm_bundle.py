@@ -17,8 +17,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from focuspull.cli import main
-from focuspull.farm import (
+pytest.importorskip("openjd.model", reason="needs openjd-model: pip install focuspull[farm]")
+
+from focuspull.cli import main  # noqa: E402
+from focuspull.farm import (  # noqa: E402
     DeadlineUnavailable,
     FarmError,
     FarmSettings,
@@ -30,7 +32,7 @@ from focuspull.farm import (
     submit_bundle,
     validate_bundle,
 )
-from focuspull.job import Job
+from focuspull.job import Job  # noqa: E402
 
 W, H = 48, 32
 FRAMES = tuple(range(1001, 1008))  # 7 frames: chunks of 3 make 3 tasks, the last ones shorter

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import OpenImageIO as oiio
 
-from focuspull.errors import ImageDataError, ImageReadError, OutputError
+from focuspull.errors import FocusPullError, ImageDataError, ImageReadError, OutputError
 
 __all__ = ["ImageFrame", "read_image", "write_image", "PIXEL_FORMATS"]
 
@@ -334,8 +334,8 @@ def write_image(
                 raise OutputError(
                     f"cannot write {path}: {error or out.geterror() or 'write failed'}"
                 )
-        except OutputError:
-            raise
+        except FocusPullError:
+            raise  # our own errors (a cancel landing mid-write included) keep their code
         except Exception as err:
             raise OutputError(f"cannot write {path}: {err}") from err
         _fsync_path(tmp)

@@ -59,6 +59,10 @@ _EMPTY_WEIGHT = 1e-9
 #: a plane's hidden part is filled under content at least this many planes nearer
 #: (closer planes are a continuous surface, not an occluder)
 _FILL_GAP = 3
+#: planes whose bounding box is mostly empty are blurred in tiles of at least this size
+_TILE_PX = 256
+#: ... when the tiles' padded area is below this fraction of the box's
+_TILE_GAIN = 0.7
 #: cat's-eye kernels vary over the frame: they are applied per cell of this grid
 _CATEYE_GRID = 5
 
@@ -174,13 +178,13 @@ class PhysicalEngine(Engine):
         shape = self._kernel_shape(params)
 
         acc = torch.zeros(stack.shape[0] + 1, height, width, dtype=torch.float32, device=image.device)
-        frame = _Frame(levels, slab, share, stack, _slab_boxes(slab), shape)
+        frame = _Frame(levels, slab, share, stack, _slab_blocks(slab), shape)
         if opts.fill_occluded:
             # pixels next to much nearer ones sit on a depth edge, behind which their
             # planes continue hidden: where each slab has such pixels
             neighbour_max = F.max_pool2d(slab[None, None].to(torch.float32), 3, stride=1, padding=1)[0, 0]
             edge = neighbour_max >= slab + _FILL_GAP
-            frame.edge_boxes = _slab_boxes(slab, edge)
+            frame.edge_boxes = {k: _grid_box(grid, height, width) for k, grid in _slab_blocks(slab, edge).items()}
             # the nearest slab met across each slab's edges: how blurred its occluders are
             occluder = torch.full((len(levels),), -1, dtype=torch.long, device=slab.device)
             occluder.scatter_reduce_(0, slab[edge], neighbour_max[edge].long(), reduce="amax")
@@ -190,14 +194,14 @@ class PhysicalEngine(Engine):
         # add (1 - sum, not a product of 1 - a): the planes partition one image, so a
         # surface split between two planes still hides what is behind it completely.
         cover = torch.zeros(1, height, width, dtype=torch.float32, device=image.device)
-        pending = None
+        pending: list[tuple[torch.Tensor, int, int]] = []
         for i in reversed(range(len(levels))):
-            blurred = self._plane(i, frame)
-            if blurred is not None:
-                _add_behind(acc, cover, *blurred)
-            if pending is not None:
-                _add(cover, *pending)
-            pending = (blurred[0][alpha_index : alpha_index + 1], blurred[1], blurred[2]) if blurred is not None else None
+            pieces = self._plane(i, frame)
+            for piece in pieces:
+                _add_behind(acc, cover, *piece)
+            for alpha in pending:
+                _add(cover, *alpha)
+            pending = [(layer[alpha_index : alpha_index + 1], oy, ox) for layer, oy, ox in pieces]
 
         weight = acc[-1:]
         out = torch.where(weight > _EMPTY_WEIGHT, acc[:-1] / weight.clamp_min(_EMPTY_WEIGHT), 0.0)
@@ -205,18 +209,31 @@ class PhysicalEngine(Engine):
             out = out[:3]
         return out, aux
 
-    def _plane(self, i: int, frame: "_Frame") -> tuple[torch.Tensor, int, int] | None:
-        """Blurred (stack, weight) of plane i and its top-left in the frame, or None if empty."""
+    def _plane(self, i: int, frame: "_Frame") -> list[tuple[torch.Tensor, int, int]]:
+        """Blurred (stack, weight) pieces of plane i, each with its top-left in the frame."""
         height, width = frame.slab.shape
-        parts = [frame.boxes[k] for k in (i - 1, i) if k in frame.boxes]
-        if not parts:
-            return None
-        box = _union(parts)
+        grids = [frame.blocks[k] for k in (i - 1, i) if k in frame.blocks]
+        if not grids:
+            return []
+        occupied = grids[0] | grids[1] if len(grids) == 2 else grids[0].clone()
         radius = abs(frame.levels[i])
         factor = pyramid_factor(radius, self.options.pyramid_radius_px)
         fill_box = self._fill_box(i, frame) if frame.edge_boxes is not None else None
         if fill_box is not None:
-            box = _union([box, fill_box])
+            y0, y1, x0, x1 = fill_box
+            occupied[y0 // _BLOCK : -(-y1 // _BLOCK), x0 // _BLOCK : -(-x1 // _BLOCK)] = True
+        pieces = []
+        for box in _pieces(occupied, radius, height, width):
+            piece = self._piece(i, box, factor, radius, frame, fill_box is not None)
+            if piece is not None:
+                pieces.append(piece)
+        return pieces
+
+    def _piece(
+        self, i: int, box: tuple[int, int, int, int], factor: int, radius: float, frame: "_Frame", fill: bool
+    ) -> tuple[torch.Tensor, int, int] | None:
+        """Blur the part of plane i inside ``box`` (blurring is linear: pieces add up)."""
+        height, width = frame.slab.shape
         y0, y1, x0, x1 = _align(box, factor)
         if factor > 1:
             # a reduced-resolution plane needs one reduced pixel of zeros around its content
@@ -229,7 +246,7 @@ class PhysicalEngine(Engine):
             return None
         data = torch.cat([frame.stack[(slice(None),) + crop] * weight, weight[None]], dim=0)
         nearer = None
-        if fill_box is not None:
+        if fill:
             gap = i + _FILL_GAP
             nearer = torch.where(s >= gap, 1.0, torch.where(s == gap - 1, t, 0.0))[None]
         pad = (max(x0, 0) - x0, x1 - min(x1, width), max(y0, 0) - y0, y1 - min(y1, height))
@@ -354,12 +371,13 @@ class PhysicalEngine(Engine):
 class _Frame:
     """What every plane of one frame needs."""
 
-    def __init__(self, levels, slab, share, stack, boxes, shape) -> None:
+    def __init__(self, levels, slab, share, stack, blocks, shape) -> None:
         self.levels: list[float] = levels
         self.slab: torch.Tensor = slab
         self.share: torch.Tensor = share
         self.stack: torch.Tensor = stack
-        self.boxes: dict[int, tuple[int, int, int, int]] = boxes
+        #: slab -> (rows, cols) bool grid of the pixel blocks that hold it (CPU)
+        self.blocks: dict[int, torch.Tensor] = blocks
         self.shape: KernelShape = shape
         self.edge_boxes: dict[int, tuple[int, int, int, int]] | None = None
         self.occluder: list[int] = []
@@ -397,11 +415,11 @@ def _highlight_boost(colour: torch.Tensor, radius: torch.Tensor, opts: PhysicalO
     return 1.0 + (opts.highlight_gain - 1.0) * ramp * blur
 
 
-def _slab_boxes(slab: torch.Tensor, where: torch.Tensor | None = None) -> dict[int, tuple[int, int, int, int]]:
-    """Bounding box (y0, y1, x0, x1) of each slab's pixels (those in ``where``), to a block of pixels.
+def _slab_blocks(slab: torch.Tensor, where: torch.Tensor | None = None) -> dict[int, torch.Tensor]:
+    """Which blocks of pixels hold each slab (its pixels in ``where``): slab -> (rows, cols) bool, on the CPU.
 
-    A histogram of (slab, block) pairs says exactly which blocks hold each slab,
-    so a depth edge that jumps over many slabs does not inflate their boxes.
+    One histogram of (slab, block) pairs: a depth edge that jumps over many
+    slabs does not claim the slabs in between, as a min/max pyramid would.
     """
     height, width = slab.shape
     rows, cols = -(-height // _BLOCK), -(-width // _BLOCK)
@@ -415,20 +433,43 @@ def _slab_boxes(slab: torch.Tensor, where: torch.Tensor | None = None) -> dict[i
     low, high = int(slab.min()), int(slab.max())
     count = torch.bincount(((slab - low) * (rows * cols) + block).flatten(), minlength=(high - low + 1) * rows * cols)
     present = (count.view(high - low + 1, rows, cols) > 0).cpu()
-    row_any, col_any = present.any(dim=2), present.any(dim=1)
-    boxes = {}
-    for i in range(high - low + 1):
-        r = torch.nonzero(row_any[i]).flatten()
-        if r.numel() == 0:
-            continue
-        c = torch.nonzero(col_any[i]).flatten()
-        boxes[low + i] = (
-            int(r[0]) * _BLOCK,
-            min((int(r[-1]) + 1) * _BLOCK, height),
-            int(c[0]) * _BLOCK,
-            min((int(c[-1]) + 1) * _BLOCK, width),
-        )
-    return boxes
+    found = present.flatten(1).any(dim=1).tolist()
+    return {low + k: present[k] for k in range(high - low + 1) if found[k]}
+
+
+def _grid_box(grid: torch.Tensor, height: int, width: int) -> tuple[int, int, int, int]:
+    """Pixel bounding box (y0, y1, x0, x1) of the true blocks of a grid."""
+    rows = torch.nonzero(grid.any(dim=1)).flatten()
+    cols = torch.nonzero(grid.any(dim=0)).flatten()
+    return (
+        int(rows[0]) * _BLOCK,
+        min((int(rows[-1]) + 1) * _BLOCK, height),
+        int(cols[0]) * _BLOCK,
+        min((int(cols[-1]) + 1) * _BLOCK, width),
+    )
+
+
+def _pieces(grid: torch.Tensor, radius: float, height: int, width: int) -> list[tuple[int, int, int, int]]:
+    """Boxes to blur a plane in: its bounding box, or tiles of it when that is cheaper.
+
+    A plane often holds a compact subject and a thin band of ground far apart;
+    their common box is mostly empty. Tiles, each cut to the content inside it
+    and padded by the kernel, then cost less FFT work.
+    """
+    box = _grid_box(grid, height, width)
+    pad = 2 * radius + 2
+    whole = (box[1] - box[0] + pad) * (box[3] - box[2] + pad)
+    tile = max(_TILE_PX, int(8 * radius)) // _BLOCK
+    rows, cols = grid.shape
+    pieces = []
+    for ty in range(0, rows, tile):
+        for tx in range(0, cols, tile):
+            part = grid[ty : ty + tile, tx : tx + tile]
+            if bool(part.any()):
+                y0, y1, x0, x1 = _grid_box(part, height - ty * _BLOCK, width - tx * _BLOCK)
+                pieces.append((y0 + ty * _BLOCK, y1 + ty * _BLOCK, x0 + tx * _BLOCK, x1 + tx * _BLOCK))
+    tiled = sum((y1 - y0 + pad) * (x1 - x0 + pad) for y0, y1, x0, x1 in pieces)
+    return pieces if tiled < _TILE_GAIN * whole else [box]
 
 
 def _align(box: tuple[int, int, int, int], factor: int) -> tuple[int, int, int, int]:

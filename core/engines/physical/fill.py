@@ -16,6 +16,8 @@ import torch.nn.functional as F
 
 #: a pyramid cell whose behind-content weight reaches this is trusted as is
 _TRUST_WEIGHT = 0.25
+#: x / (1 + |x|) of the brightest colour a fill may guess (x = 999)
+_MAX_COMPRESSED = 0.999
 
 
 def pull_push(values: torch.Tensor, weight: torch.Tensor, skip_levels: int = 0) -> torch.Tensor:
@@ -49,17 +51,25 @@ def pull_push(values: torch.Tensor, weight: torch.Tensor, skip_levels: int = 0) 
 def fill_hidden(data: torch.Tensor, nearer: torch.Tensor) -> torch.Tensor:
     """Add a plane's guessed hidden content under nearer content.
 
-    data:   (C+1, H, W) the plane's premultiplied stack times its weight, the last
-            channel being the weight itself;
+    data:   (C+1, H, W) the plane's premultiplied stack times its weight: colour
+            (3 channels), alpha when there is one, and last the weight itself;
     nearer: (1, H, W) the fraction of each pixel that belongs to nearer planes.
+
     Under a nearer pixel the plane gets the local average of its content
     *relative to everything at or behind it*, so two background planes that
-    border a hole share it instead of both claiming it whole.
+    border a hole share it instead of both claiming it whole. Colours are
+    averaged as x / (1 + |x|): an HDR highlight next to a depth edge must not
+    spread its light over the whole hidden area (it would glow back out of it).
     """
+    weight = data[-1:]
+    colour = torch.where(weight > 0, data[:3] / weight.clamp_min(1e-12), 0.0)
+    values = torch.cat([weight * (colour / (1 + colour.abs())), data[3:]])
     behind = (1.0 - nearer).clamp_min(0.0)
     # only hole pixels read the estimate, where the finest level would not be trusted anyway
-    estimate = pull_push(data, behind, skip_levels=1)
-    # the estimated weight is the plane's share of the content behind; never above 1
-    share = estimate[-1:].clamp(0.0, 1.0)
-    scale = torch.where(estimate[-1:] > 0, share / estimate[-1:].clamp_min(1e-12), 0.0)
-    return data + nearer * estimate * scale
+    estimate = pull_push(values, behind, skip_levels=1)
+    mean_weight = estimate[-1:]
+    share = mean_weight.clamp(0.0, 1.0)
+    inverse = torch.where(mean_weight > 0, 1.0 / mean_weight.clamp_min(1e-12), 0.0)
+    compressed = (estimate[:3] * inverse).clamp(-_MAX_COMPRESSED, _MAX_COMPRESSED)
+    guess = torch.cat([compressed / (1 - compressed.abs()), estimate[3:-1] * inverse, torch.ones_like(share)])
+    return data + (nearer * share) * guess
