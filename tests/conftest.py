@@ -100,3 +100,22 @@ def write_sequence_files(tmp_path: Path) -> Callable[..., Path]:
         return tmp_path
 
     return make
+
+
+@pytest.fixture(scope="module")
+def torch_one_thread():
+    """Tiny models on a shared 2-core machine: extra threads only spin-wait."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def tiny_neural_weights(tmp_path_factory):
+    """A tiny randomly initialised Any-to-Bokeh saved in the released folder layout."""
+    from focuspull.engines.neural.random_models import save_random_models
+
+    return save_random_models(tmp_path_factory.mktemp("weights"), "tiny", seed=1)

@@ -10,25 +10,15 @@ import pytest
 pytest.importorskip("diffusers")
 pytest.importorskip("transformers")
 
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
+
 H, W = 24, 40
 FRAMES = (1001, 1002, 1003)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
-def weights(tmp_path_factory):
-    from focuspull.engines.neural.random_models import save_random_models
-
-    return save_random_models(tmp_path_factory.mktemp("weights"), "tiny", seed=4)
+def weights(tiny_neural_weights):
+    return tiny_neural_weights
 
 
 @pytest.fixture

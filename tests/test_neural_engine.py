@@ -15,26 +15,18 @@ from focuspull.engines.base import Engine, EngineInput, EngineOutput, ShotStatis
 from focuspull.engines.neural import NeuralEngine, NeuralOptions  # noqa: E402
 from focuspull.engines.neural.conditioning import strength_fourier  # noqa: E402
 from focuspull.engines.neural.loader import load_models  # noqa: E402
-from focuspull.engines.neural.random_models import save_random_models  # noqa: E402
 from focuspull.errors import EngineError, WeightsError  # noqa: E402
+
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 H, W = 40, 72
 K = 10.0
 FRAMES = tuple(range(1001, 1006))
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # Tiny matmuls on a shared 2-core machine: extra threads only spin-wait.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
-def weights(tmp_path_factory):
-    return save_random_models(tmp_path_factory.mktemp("weights"), "tiny", seed=2)
+def weights(tiny_neural_weights):
+    return tiny_neural_weights
 
 
 @pytest.fixture(scope="module")

@@ -12,23 +12,15 @@ from focuspull.aperture import ApertureSpec  # noqa: E402
 from focuspull.engines.base import EngineInput, ShotStatistics  # noqa: E402
 from focuspull.engines.neural import NeuralEngine, NeuralOptions  # noqa: E402
 from focuspull.engines.neural.loader import load_models  # noqa: E402
-from focuspull.engines.neural.random_models import save_random_models  # noqa: E402
+
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 H, W = 24, 40
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
-def models(tmp_path_factory):
-    folder = save_random_models(tmp_path_factory.mktemp("weights"), "tiny", seed=3)
-    return load_models(folder, torch.device("cpu"), torch.float32)
+def models(tiny_neural_weights):
+    return load_models(tiny_neural_weights, torch.device("cpu"), torch.float32)
 
 
 @pytest.mark.parametrize("n", [1, 3, 8, 13])

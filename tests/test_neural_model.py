@@ -13,24 +13,17 @@ pytest.importorskip("transformers")
 
 from focuspull.engines.neural.conditioning import strength_fourier  # noqa: E402
 from focuspull.engines.neural.loader import load_image_encoder, load_unet, load_vae, read_state_dict  # noqa: E402
-from focuspull.engines.neural.random_models import CONFIGS, save_random_models  # noqa: E402
+from focuspull.engines.neural.random_models import CONFIGS  # noqa: E402
 from focuspull.engines.neural.unet import BokehUNet  # noqa: E402
 from focuspull.engines.neural.vae import SkipVAE, skip_widths  # noqa: E402
 from focuspull.errors import WeightsError  # noqa: E402
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # Tiny matmuls on a shared 2-core machine: extra threads only spin-wait.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 @pytest.fixture(scope="module")
-def weights(tmp_path_factory):
-    return save_random_models(tmp_path_factory.mktemp("weights"), "tiny", seed=1)
+def weights(tiny_neural_weights):
+    return tiny_neural_weights
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,9 @@ Importing this package imports neither torch nor transformers.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from focuspull.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from focuspull.estimate.model import DepthEstimator, resolve_model_folder
@@ -42,12 +44,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    import importlib
-
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
