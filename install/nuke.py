@@ -1,6 +1,7 @@
 """``focuspull install nuke``: put the FocusPull node on Nuke's plugin path.
 
-Copy mode (default) copies ``plugin/nuke`` and ``plugin/common`` to
+Copy mode (default) copies ``plugin/nuke`` and ``plugin/common`` (every
+module and data file: the client, the farm module, the job schema) to
 ``~/.nuke/focuspull/{nuke,common}`` and adds a marked block to
 ``~/.nuke/init.py`` that calls ``nuke.pluginAddPath`` on the copy; Nuke then
 runs the plugin's own ``init.py`` (headless-safe: it only adds ``common``) and,

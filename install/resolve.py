@@ -16,12 +16,13 @@ Windows    ``%APPDATA%\\Blackmagic Design\\DaVinci Resolve\\Support\\Fusion``
 ``%APPDATA%\\Blackmagic Design\\Fusion``.) Inside it:
 
 * ``Macros/FocusPull.setting``: Add Tool > Macros > FocusPull;
-* ``Scripts/Comp/FocusPull/FocusPull Render.py`` and ``FocusPull Cancel.py``:
+* ``Scripts/Comp/FocusPull/FocusPull Render.py``, ``FocusPull Submit to Farm.py``
+  and ``FocusPull Cancel.py`` (every ``FocusPull *.py`` of ``plugin/resolve``):
   Workspace > Scripts > FocusPull (Resolve) or Script > FocusPull (Fusion),
   with the library folder written into them;
-* ``Modules/FocusPull/``: the library the scripts import (the shared client,
-  its JSON Schema, the Fusion logic), outside Scripts so it does not show up
-  as menu entries.
+* ``Modules/FocusPull/``: the library the scripts import (the shared client
+  and farm modules, the JSON Schema, the Fusion logic), outside Scripts so it
+  does not show up as menu entries.
 """
 
 from __future__ import annotations
@@ -105,8 +106,9 @@ def plan(host: str = "resolve", home: Path | None = None, *, uninstall: bool = F
     if python is not None:
         out.actions.append(WorkerSettings(settings_file(home), host=host, python=python))
     app = "DaVinci Resolve" if host == "resolve" else "Fusion Studio"
-    out.notes.append(f"Restart {app}. Add the macro with Add Tool > Macros > FocusPull, render with "
-                     f"{'Workspace > Scripts' if host == 'resolve' else 'Script'} > FocusPull > FocusPull Render.")
+    menu = "Workspace > Scripts" if host == "resolve" else "Script"
+    out.notes.append(f"Restart {app}. Add the macro with Add Tool > Macros > FocusPull, render with its Render button "
+                     f"or {menu} > FocusPull > FocusPull Render, send it to the farm with Submit to Farm.")
     return out
 
 

@@ -77,9 +77,15 @@ def test_node_layout(nk):
     node = plugin.build_group()
     names = [k.name() for k in node.allKnobs()]
     for name in ("engine", "device", "depth_channel", "depth_kind", "focus_mode", "focus", "focus_point",
-                 "strength", "aperture_shape", "output", "pixel_type", "frames", "render", "cancel", "status"):
+                 "strength", "aperture_shape", "output", "pixel_type", "frames", "farm_chunk_size", "render",
+                 "submit_farm", "cancel", "status"):
         assert name in names, name
-    assert names.index("render") < names.index("cancel") < names.index("status")
+    # one row: Render | Submit to farm | Cancel, then the status line
+    assert names.index("render") + 1 == names.index("submit_farm") == names.index("cancel") - 1
+    assert names.index("cancel") < names.index("status")
+    assert node["submit_farm"].label() == "Submit to farm" and not node["submit_farm"].getFlag(fake.STARTLINE)
+    assert "focuspull_nuke.on_submit_to_farm()" in node["submit_farm"].command()
+    assert node["farm_chunk_size"].value() == 10 and node["farm_chunk_size"].getFlag(fake.NO_ANIMATION)
     from focuspull.aperture import APERTURE_SHAPES
 
     from focuspull.job import DEPTH_KINDS
@@ -99,15 +105,15 @@ def test_node_layout(nk):
 def test_more_actions_can_join_the_button_row(nk):
     fake, plugin = nk
     old = plugin.build_group()
-    plugin.register_action("submit_farm", "Submit to farm", "pass", after="render")
+    plugin.register_action("publish", "Publish", "pass", after="render")
     try:
         new = plugin.build_group()
         names = [k.name() for k in new.allKnobs()]
-        assert names.index("render") < names.index("submit_farm") < names.index("cancel")
+        assert names.index("render") < names.index("publish") < names.index("submit_farm") < names.index("cancel")
         plugin.ensure_actions(old)  # nodes from older scripts get the new button too
-        assert old.knob("submit_farm") is not None
+        assert old.knob("publish") is not None
     finally:
-        plugin.ACTIONS[:] = [a for a in plugin.ACTIONS if a.name != "submit_farm"]
+        plugin.ACTIONS[:] = [a for a in plugin.ACTIONS if a.name != "publish"]
 
 
 # -- the job -------------------------------------------------------------------------------------
@@ -267,6 +273,28 @@ def test_render_without_a_configured_worker_says_how_to_fix_it(nk, tmp_path):
     assert "[worker_not_configured]" in fake.messages[-1]
     assert "focuspull install nuke" in fake.messages[-1]
     assert not fake.progress_tasks
+
+
+def test_submit_to_farm_without_a_configured_worker_says_how_to_fix_it(nk, tmp_path):
+    fake, plugin = nk
+    node = make_node(fake, plugin, plate_read(fake, tmp_path), tmp_path)
+    node["submit_farm"].execute()
+    assert node["status"].value() == ("error: no worker Python is configured (neither $FOCUSPULL_WORKER_PYTHON nor "
+                                      "{}) [worker_not_configured]".format(tmp_path / "config" / "worker.json"))
+    assert "focuspull install nuke" in fake.messages[-1]
+    assert plugin.submission_of(node) is None  # refused before anything started
+    assert not (tmp_path / "out").exists()
+
+
+def test_submit_to_farm_refuses_a_node_that_is_still_submitting(nk, tmp_path, monkeypatch):
+    fake, plugin = nk
+    use_fake_worker(tmp_path, monkeypatch)
+    node = make_node(fake, plugin, plate_read(fake, tmp_path), tmp_path)
+    running = plugin.FarmSubmission(node.fullName())  # an export still on its thread
+    plugin._submissions[node.fullName()] = running
+    node["submit_farm"].execute()
+    assert "already being submitted to the farm [busy]" in fake.messages[-1]
+    assert plugin.submission_of(node) is running
 
 
 # -- rendering with the fake worker -------------------------------------------------------

@@ -84,10 +84,20 @@ def test_setting_file_matches_the_script_and_the_core():
     assert ff.CHOICES["StrengthMode"] == list(get_args(get_type_hints(StrengthSpec)["mode"]))
     assert set(ff.CHOICES["FocusMode"]) <= set(get_args(get_type_hints(FocusSpec)["mode"]))
     exposed = macro["Inputs"].fields
-    for name in list(ff.CHOICES) + ["Focus", "Strength", "Output", "Frames", "Status", "Render", "Cancel"]:
+    for name in list(ff.CHOICES) + ["Focus", "Strength", "Output", "Frames", "FarmChunkSize", "Status", "Render",
+                                    "Farm", "Cancel"]:
         assert exposed[name]["Source"] == name and exposed[name]["SourceOp"] == ff.CONTROLS
-    assert "Scripts:Comp/FocusPull/FocusPull Render.py" in controls["Render"]["BTNCS_Execute"]
+    # one row of buttons: Render | Submit to Farm | Cancel; each press names its tool, then runs its script
+    order = list(exposed)
+    assert order.index("Render") + 1 == order.index("Farm") == order.index("Cancel") - 1
+    assert sum(controls[b]["ICD_Width"] for b in ("Render", "Farm", "Cancel")) == pytest.approx(1.0)
+    assert controls["Farm"]["LINKS_Name"] == "Submit to Farm"
+    for button, script in (("Render", "FocusPull Render.py"), ("Farm", "FocusPull Submit to Farm.py")):
+        lua = controls[button]["BTNCS_Execute"]
+        assert ff.TARGET_KEY in lua and "Scripts:Comp/FocusPull/" + script in lua
+        assert (RESOLVE_DIR / script).is_file()
     assert ff.CANCEL_KEY in controls["Cancel"]["BTNCS_Execute"]
+    assert controls["FarmChunkSize"]["INP_Default"] == exposed["FarmChunkSize"]["Default"] == 10
     assert macro["Tools"]["FocusPullResult"].type == "Loader"
 
 
@@ -204,6 +214,23 @@ def test_unconnected_plate_is_an_error_on_the_tool(env, tmp_path, capsys):
     assert isinstance(outcomes[0][1], fc.InvalidJob)
     assert macro.GetInput("Status") == "error: connect a plate to the FocusPull tool's Plate input [invalid_job]"
     assert "[invalid_job]" in capsys.readouterr().out
+
+
+def test_submit_to_farm_errors_land_on_the_tool(env, tmp_path, capsys):
+    comp = Composition()
+    macro = comp.load_setting(str(SETTING))
+    macro.selected = True
+    assert ff.main_farm({"comp": comp}) == 1
+    assert macro.GetInput("Status") == "error: connect a plate to the FocusPull tool's Plate input [invalid_job]"
+    comp, loader, macro = shot(tmp_path)
+    assert ff.main_farm({"comp": comp}) == 1  # no worker configured: said on the tool, nothing written
+    assert macro.GetInput("Status").startswith("error: no worker Python is configured")
+    out = capsys.readouterr().out
+    assert "[worker_not_configured]" in out and "focuspull install" in out
+    assert not (tmp_path / "out").exists() and comp.undo == ["FocusPull submit to farm"]
+    macro.selected = False
+    assert ff.main_farm({"comp": comp}) == 1
+    assert "select a FocusPull tool" in capsys.readouterr().out
 
 
 # -- rendering with the fake worker ---------------------------------------------------------

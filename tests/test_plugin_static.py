@@ -14,14 +14,14 @@ import pytest
 from fakes.paths import COMMON, NUKE_DIR, PLUGIN
 
 HOST_MODULES = {"nuke", "nukescripts", "DaVinciResolveScript", "fusionscript", "bmd"}
-OWN_MODULES = {"focuspull_client", "focuspull_nuke", "focuspull_fusion", "focuspull_bmd"}
+OWN_MODULES = {"focuspull_client", "focuspull_farm", "focuspull_nuke", "focuspull_fusion", "focuspull_bmd"}
 PLUGIN_FILES = sorted(p for p in PLUGIN.rglob("*.py") if p.parent != PLUGIN)  # plugin/__init__.py is packaging
 
 
 def test_there_is_plugin_code_to_check():
     names = {p.name for p in PLUGIN_FILES}
-    assert {"focuspull_client.py", "focuspull_nuke.py", "init.py", "menu.py", "focuspull_fusion.py",
-            "focuspull_bmd.py", "FocusPull Render.py"} <= names
+    assert {"focuspull_client.py", "focuspull_farm.py", "focuspull_nuke.py", "init.py", "menu.py",
+            "focuspull_fusion.py", "focuspull_bmd.py", "FocusPull Render.py", "FocusPull Submit to Farm.py"} <= names
 
 
 @pytest.mark.parametrize("path", PLUGIN_FILES, ids=lambda p: str(p.relative_to(PLUGIN)))

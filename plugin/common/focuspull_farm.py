@@ -24,7 +24,7 @@ import logging
 import os
 import re
 import subprocess
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
 import focuspull_client as fc
 
@@ -76,6 +76,12 @@ def bundle_dir_for(job_path: str) -> str:
     folder, name = os.path.split(os.path.abspath(job_path))
     stem = re.sub(r"(\.job)?\.json$", "", name) or "focuspull"
     return os.path.join(folder, stem + ".farm")
+
+
+def needs_gpu(job: Dict[str, Any]) -> bool:
+    """Whether the job's tasks belong on GPU workers: the neural engine, or a device set to cuda."""
+    engine = job.get("engine") or {}
+    return engine.get("name") == "neural" or engine.get("device") == "cuda"
 
 
 def resolve_farm_python(explicit: Optional[str] = None, environ: Optional[Dict[str, str]] = None) -> Optional[str]:
@@ -177,7 +183,7 @@ def submit_to_farm(
     *,
     bundle_dir: Optional[str] = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
-    gpu: bool = False,
+    gpu: Optional[bool] = None,
     submit: Union[bool, str] = "auto",
     farm_python: Optional[str] = None,
     farm_id: Optional[str] = None,
@@ -186,24 +192,36 @@ def submit_to_farm(
     env: Optional[Dict[str, str]] = None,
     host_prefixes: Sequence[str] = (),
     validate: bool = True,
+    on_status: Optional[Callable[[str], None]] = None,
 ) -> FarmResult:
     """The "Submit to farm" button: validate and write ``job``, export its bundle, submit it.
 
     ``submit``: True (a missing Deadline set-up is an error), False (export
     only) or "auto" (submit when the Deadline Cloud CLI is installed and
     configured, else return the bundle with ``reason`` saying why not).
+    ``gpu`` None: GPU workers only when the job needs them (``needs_gpu``).
+    ``on_status`` hears each stage ("exporting the farm bundle", "submitting
+    to Deadline Cloud") for a host's status line.
     """
+    def status(text: str) -> None:
+        if on_status is not None:
+            on_status(text)
+
     if validate and os.path.exists(fc.SCHEMA_FILE):
         fc.check_job(job)
     job_path = job_path or fc.job_path_for(job["output"]["pattern"])
     fc.write_json(job, job_path)
     env = env if env is not None else fc.worker_environment(host_prefixes=host_prefixes)
+    if gpu is None:
+        gpu = needs_gpu(job)
+    status("exporting the farm bundle")
     summary = export_bundle(job_path, bundle_dir, chunk_size=chunk_size, gpu=gpu, farm_python=farm_python,
                             command=command, env=env)
     result = FarmResult(summary, job_path)
     if submit is False:
         result.reason = "export only"
         return result
+    status("submitting to Deadline Cloud")
     try:
         submitted = submit_bundle(result.bundle_dir, farm_id=farm_id, queue_id=queue_id, command=command, env=env)
     except FarmFailed as err:
@@ -236,6 +254,6 @@ def status_text(result: FarmResult) -> str:
 
 
 __all__ = [
-    "FarmFailed", "FarmResult", "bundle_dir_for", "resolve_farm_python", "export_bundle", "submit_bundle", "submit_to_farm",
-    "describe_result", "status_text", "ENV_FARM_PYTHON",
+    "FarmFailed", "FarmResult", "bundle_dir_for", "needs_gpu", "resolve_farm_python", "export_bundle",
+    "submit_bundle", "submit_to_farm", "describe_result", "status_text", "ENV_FARM_PYTHON", "DEFAULT_CHUNK_SIZE",
 ]

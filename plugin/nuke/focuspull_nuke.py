@@ -15,13 +15,19 @@ everything downstream sees the refocused plate. Render:
 4. on success points the internal Read at the output (frame range and colour
    space set) and switches the Group's output to it.
 
-Errors land on the node's status line and in a message box, never as a
-traceback dialog. Without a GUI (``nuke -t``, the farm) Render runs in the
-calling thread.
+Submit to farm gathers the same job (steps 1-2), then has the worker export
+an Open Job Description bundle next to the output (``<output name>.farm/``)
+and submit it with the Deadline Cloud CLI when that is installed and
+configured (``focuspull_farm``); otherwise the artist is told where the bundle
+is and the command that submits it.
 
-Buttons: ``ACTIONS`` lists the row of buttons (Render, Cancel); more actions
-(issue 8: "Submit to farm") are added with ``register_action`` before nodes are
-created, and existing nodes get them through ``ensure_actions``.
+Errors land on the node's status line and in a message box, never as a
+traceback dialog. Without a GUI (``nuke -t``, the farm) Render and Submit to
+farm run in the calling thread.
+
+Buttons: ``ACTIONS`` lists the row of buttons (Render, Submit to farm,
+Cancel); more are added with ``register_action`` before nodes are created, and
+existing nodes get them through ``ensure_actions``.
 """
 
 from __future__ import annotations
@@ -32,11 +38,12 @@ import os
 import re
 import tempfile
 import threading
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 import nuke
 
 import focuspull_client as fc
+import focuspull_farm as farm
 
 log = logging.getLogger("focuspull.nuke")
 
@@ -48,6 +55,7 @@ INNER_SWITCH = "FocusPullSwitch"
 PLATE_WRITE = "FocusPullPlateWrite"
 DEPTH_WRITE = "FocusPullDepthWrite"
 MATTE_WRITE = "FocusPullMatteWrite"
+FARM_CHUNK_KNOB = "farm_chunk_size"
 
 ENGINES = ["physical", "neural"]
 DEVICES = ["auto", "cpu", "cuda"]
@@ -80,6 +88,9 @@ class Action:
 ACTIONS: List[Action] = [
     Action("render", "Render", "import focuspull_nuke\nfocuspull_nuke.on_render()",
            "Render the refocused plate out of process and show it in this node."),
+    Action("submit_farm", "Submit to farm", "import focuspull_nuke\nfocuspull_nuke.on_submit_to_farm()",
+           "Export this node's shot as a farm job bundle next to the output (<output name>.farm/) and submit it "
+           "to AWS Deadline Cloud when the deadline CLI is installed and configured."),
     Action("cancel", "Cancel", "import focuspull_nuke\nfocuspull_nuke.on_cancel()",
            "Stop the running render (frames already written stay on disk)."),
 ]
@@ -354,6 +365,14 @@ def add_knobs(group: nuke.Node) -> None:
     frames = nuke.String_Knob("frames", "frame range")
     frames.setTooltip("e.g. 1001-1100, 1001-1100x2, 1001,1005. Empty: the plate's range.")
     group.addKnob(frames)
+    chunk = nuke.Int_Knob(FARM_CHUNK_KNOB, "frames per task")
+    chunk.setFlag(nuke.NO_ANIMATION)
+    chunk.clearFlag(nuke.STARTLINE)
+    chunk.setValue(farm.DEFAULT_CHUNK_SIZE)
+    chunk.setTooltip("Submit to farm: frames per farm task. Every task pays a few seconds of start-up, and the "
+                     "neural engine renders 8 context frames per task: larger chunks waste less, smaller ones "
+                     "spread the shot over more machines.")
+    group.addKnob(chunk)
 
     group.addKnob(nuke.Text_Knob("actions_divider", ""))
     ensure_actions(group)
@@ -642,12 +661,34 @@ def _node_by_name(name: str) -> Optional[nuke.Node]:
     return nuke.toNode(name)
 
 
+def _on_main(threaded: bool, call: Callable[..., None], *args: Any) -> None:
+    """Run ``call`` on Nuke's main thread: queued from a worker thread, at once otherwise."""
+    if threaded:
+        nuke.executeInMainThread(call, args=args)
+    else:
+        call(*args)
+
+
+def _host_prefixes() -> List[str]:
+    """Nuke's own install folder: library paths under it are not passed on to the worker."""
+    return [os.path.dirname(getattr(nuke, "EXE_PATH", "") or "")]
+
+
 def on_render() -> None:
     """The Render button."""
     group = nuke.thisNode()
     try:
         render(group)
     except Exception as err:  # the artist sees a message, never a traceback dialog
+        fail(group, err)
+
+
+def on_submit_to_farm() -> None:
+    """The Submit to farm button."""
+    group = nuke.thisNode()
+    try:
+        submit_to_farm(group)
+    except Exception as err:
         fail(group, err)
 
 
@@ -684,6 +725,15 @@ def cancel(group: nuke.Node) -> bool:
     return True
 
 
+def prepare(group: nuke.Node, starting: str) -> Plan:
+    """The job of ``group`` with its inputs on disk as EXR (main thread): where Render and Submit to farm start."""
+    plan = build_plan(group)
+    fc.worker_command()  # fail now, on the node, when no worker is configured
+    set_status(group, "writing the input to EXR..." if any(s.needs_write for s in plan.sources) else starting)
+    render_sources(plan.sources, plan.frames)
+    return plan
+
+
 def render(group: nuke.Node, wait: Optional[bool] = None) -> Session:
     """Render ``group``. In the GUI this returns at once and the render runs on a thread;
     with ``wait=True`` (default without a GUI) it returns when the render is over."""
@@ -692,10 +742,7 @@ def render(group: nuke.Node, wait: Optional[bool] = None) -> Session:
     running = session_of(group)
     if running is not None and not running.finished.is_set():
         raise fc.ClientError("{} is already rendering; Cancel it first".format(group.name()), code="busy")
-    plan = build_plan(group)
-    fc.worker_command()  # fail now, on the node, when no worker is configured
-    set_status(group, "writing the input to EXR..." if any(s.needs_write for s in plan.sources) else "starting...")
-    render_sources(plan.sources, plan.frames)
+    plan = prepare(group, "starting...")
     session = Session(group.fullName())
     _sessions[session.node_name] = session
     if wait is None:
@@ -710,13 +757,6 @@ def render(group: nuke.Node, wait: Optional[bool] = None) -> Session:
 
 def _run(session: Session, plan: Plan, threaded: bool) -> None:
     """The render itself; on a thread in the GUI, so every node change is marshalled."""
-
-    def on_main(call: Callable[..., None], *args: Any) -> None:
-        if threaded:
-            nuke.executeInMainThread(call, args=args)
-        else:
-            call(*args)
-
     task: Any = nuke.ProgressTask("FocusPull {}".format(session.node_name)) if nuke.GUI else None
 
     def on_event(event: fc.Event) -> None:
@@ -728,7 +768,7 @@ def _run(session: Session, plan: Plan, threaded: bool) -> None:
                 task.setProgress(int(round(100 * fraction)))
         else:
             log.info("%s: %s", session.node_name, text)
-        on_main(_update_status, session.node_name, text)
+        _on_main(threaded, _update_status, session.node_name, text)
 
     def is_cancelled() -> bool:
         if task is not None and task.isCancelled():
@@ -740,18 +780,17 @@ def _run(session: Session, plan: Plan, threaded: bool) -> None:
 
     try:
         result = fc.run_job(plan.job, plan.job_path, on_event=on_event, is_cancelled=is_cancelled, on_start=on_start,
-                            on_log=lambda line: log.debug("worker: %s", line),
-                            host_prefixes=[os.path.dirname(getattr(nuke, "EXE_PATH", "") or "")])
+                            on_log=lambda line: log.debug("worker: %s", line), host_prefixes=_host_prefixes())
         session.result = result
-        on_main(_show_result, session.node_name, plan, result)
+        _on_main(threaded, _show_result, session.node_name, plan, result)
     except Exception as err:
         session.error = err
-        on_main(_report_failure, session.node_name, err)
+        _on_main(threaded, _report_failure, session.node_name, err)
     finally:
         if task is not None:
             task.setProgress(100)
             del task
-        on_main(_finish, session)
+        _on_main(threaded, _finish, session)
 
 
 def _finish(session: Session) -> None:
@@ -810,3 +849,82 @@ def show_output(group: nuke.Node, pattern: str, frames: List[int], colorspace: O
 def show_input(group: nuke.Node) -> None:
     """Show the plate again (the result stays on disk)."""
     inner(group, INNER_SWITCH)["which"].setValue(0)
+
+
+# -- the farm ------------------------------------------------------------------------------------
+class FarmSubmission:
+    """A running "Submit to farm" of one node: bundle export, then the Deadline submission."""
+
+    def __init__(self, node_name: str) -> None:
+        self.node_name = node_name
+        self.thread: Optional[threading.Thread] = None
+        self.result: Optional[farm.FarmResult] = None
+        self.error: Optional[BaseException] = None
+        self.finished = threading.Event()
+
+
+_submissions: Dict[str, FarmSubmission] = {}
+
+
+def submission_of(group: nuke.Node) -> Optional[FarmSubmission]:
+    """The node's last (or running) Submit to farm."""
+    return _submissions.get(group.fullName())
+
+
+def farm_chunk_size(group: nuke.Node) -> int:
+    knob = group.knob(FARM_CHUNK_KNOB)
+    return int(knob.value()) if knob is not None else farm.DEFAULT_CHUNK_SIZE  # a node older than the knob
+
+
+def submit_to_farm(group: nuke.Node, wait: Optional[bool] = None, submit: Union[bool, str] = "auto") -> FarmSubmission:
+    """Export ``group``'s shot as a farm bundle (``<output name>.farm/``) and submit it.
+
+    ``submit``: "auto" (submit when the Deadline Cloud CLI is installed and
+    configured, else only export and say how to submit), True or False. In the
+    GUI this returns at once and the export runs on a thread; with
+    ``wait=True`` (default without a GUI) it returns when it is over. Either
+    way the outcome is on the node's status line and in ``result``/``error``.
+    """
+    if not is_focuspull(group):
+        raise fc.ClientError("{} is not a FocusPull node".format(group.name()))
+    running = submission_of(group)
+    if running is not None and not running.finished.is_set():
+        raise fc.ClientError("{} is already being submitted to the farm".format(group.name()), code="busy")
+    chunk_size = farm_chunk_size(group)
+    plan = prepare(group, "exporting the farm bundle...")  # the farm reads EXRs from disk, as the worker does
+    submission = FarmSubmission(group.fullName())
+    _submissions[submission.node_name] = submission
+    if wait is None:
+        wait = not nuke.GUI
+    if wait:
+        _submit(submission, plan, chunk_size, submit, threaded=False)
+    else:
+        submission.thread = threading.Thread(target=_submit, args=(submission, plan, chunk_size, submit, True),
+                                             name="FocusPull farm " + group.name(), daemon=True)
+        submission.thread.start()
+    return submission
+
+
+def _submit(submission: FarmSubmission, plan: Plan, chunk_size: int, submit: Union[bool, str], threaded: bool) -> None:
+    """Export (and submit) through the worker; it takes seconds to minutes, so it runs off the main thread."""
+    try:
+        result = farm.submit_to_farm(
+            plan.job, plan.job_path, chunk_size=chunk_size, submit=submit, host_prefixes=_host_prefixes(),
+            on_status=lambda text: _on_main(threaded, _update_status, submission.node_name, text + "..."))
+        submission.result = result
+        _on_main(threaded, _farm_done, submission.node_name, result)
+    except Exception as err:
+        submission.error = err
+        _on_main(threaded, _report_failure, submission.node_name, err)
+    finally:
+        _on_main(threaded, submission.finished.set)
+
+
+def _farm_done(node_name: str, result: farm.FarmResult) -> None:
+    group = _node_by_name(node_name)
+    if group is not None:
+        set_status(group, farm.status_text(result))
+    if nuke.GUI:
+        nuke.message(farm.describe_result(result))
+    else:
+        log.info("%s", farm.describe_result(result))

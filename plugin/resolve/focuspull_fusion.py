@@ -15,6 +15,13 @@ FocusPull > FocusPull Render (or the macro's Render button):
    macro's Status line;
 4. points the macro's Loader at the output and shows it.
 
+Submit to Farm (the macro's button, or Scripts > Comp > FocusPull >
+FocusPull Submit to Farm) does steps 1-3 up to the job, then has the worker
+export an Open Job Description bundle next to the output (``<output
+name>.farm/``) and submit it with the Deadline Cloud CLI when that is
+installed and configured (``focuspull_farm``); otherwise the console and the
+Status line say where the bundle is and how to submit it.
+
 It needs no UI Manager (the free Resolve has none): everything is reported on
 the console and on the tool. Cancel: the macro's Cancel button or
 Scripts > Comp > FocusPull > FocusPull Cancel.
@@ -26,9 +33,10 @@ import logging
 import os
 import sys
 import tempfile
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 import focuspull_client as fc
+import focuspull_farm as farm
 
 log = logging.getLogger("focuspull.fusion")
 
@@ -115,8 +123,8 @@ def find_targets(comp: Any) -> List[Any]:
     active = getattr(comp, "ActiveTool", None)
     if is_focuspull(active):
         return [active]
-    raise fc.ClientError("select a FocusPull tool (Add Tool > Macros > FocusPull) and run FocusPull Render again",
-                         code="nothing_selected")
+    raise fc.ClientError("select a FocusPull tool (Add Tool > Macros > FocusPull) and run the script again, or "
+                         "press the tool's own button", code="nothing_selected")
 
 
 # -- controls ---------------------------------------------------------------------
@@ -281,6 +289,11 @@ class Plan:
         self.frames = frames
         self.sources = sources
 
+    @property
+    def job_path(self) -> str:
+        """Where the job is written: next to the output, ``<output name>.job.json``."""
+        return fc.job_path_for(self.job["output"]["pattern"])
+
 
 def build_plan(comp: Any, tool: Any) -> Plan:
     times = comp_times(comp, tool)
@@ -390,8 +403,8 @@ def show_output(comp: Any, tool: Any, pattern: str, times: List[float], frames: 
         comp.Unlock()
 
 
-def render_tool(comp: Any, tool: Any, command: Optional[List[str]] = None, poll_s: float = 0.2) -> fc.RenderResult:
-    """Render one FocusPull tool to the end (this blocks the script, not Fusion)."""
+def prepare_tool(comp: Any, tool: Any, command: Optional[List[str]] = None) -> Plan:
+    """The job of one tool with its inputs on disk as EXR: where Render and Submit to Farm both start."""
     set_status(tool, "preparing")
     plan = build_plan(comp, tool)
     if command is None:
@@ -399,6 +412,12 @@ def render_tool(comp: Any, tool: Any, command: Optional[List[str]] = None, poll_
     if any(s.saver is not None for s in plan.sources):
         set_status(tool, "rendering the input to EXR")
     render_savers(comp, plan.sources, plan.times)
+    return plan
+
+
+def render_tool(comp: Any, tool: Any, command: Optional[List[str]] = None, poll_s: float = 0.2) -> fc.RenderResult:
+    """Render one FocusPull tool to the end (this blocks the script, not Fusion)."""
+    plan = prepare_tool(comp, tool, command)
     comp.SetData(CANCEL_KEY, False)
 
     def on_event(event: fc.Event) -> None:
@@ -407,20 +426,21 @@ def render_tool(comp: Any, tool: Any, command: Optional[List[str]] = None, poll_
     def is_cancelled() -> bool:
         return bool(comp.GetData(CANCEL_KEY))
 
-    result = fc.run_job(plan.job, fc.job_path_for(plan.job["output"]["pattern"]), on_event=on_event,
-                        is_cancelled=is_cancelled, command=command, poll_s=poll_s)
+    result = fc.run_job(plan.job, plan.job_path, on_event=on_event, is_cancelled=is_cancelled, command=command,
+                        poll_s=poll_s)
     show_output(comp, tool, result.output_pattern, plan.times, plan.frames)
     set_status(tool, "rendered {} frame(s) to {} in {:.1f}s".format(result.frames_done, result.output_pattern, result.seconds))
     return result
 
 
-def render_selected(comp: Any, command: Optional[List[str]] = None,
-                    report: Optional[Callable[[str], None]] = None) -> List[Tuple[Any, Optional[BaseException]]]:
-    """Render every target tool; failures are reported per tool and do not stop the others."""
-    def console(message: str) -> None:
-        sys.stdout.write(message + "\n")
+def _console(message: str) -> None:
+    sys.stdout.write(message + "\n")
 
-    say: Callable[[str], None] = report or console
+
+def for_each_target(comp: Any, action: Callable[[Any], Any], undo: str,
+                    report: Optional[Callable[[str], None]] = None) -> List[Tuple[Any, Optional[BaseException]]]:
+    """Run ``action(tool)`` on every target tool; failures are reported per tool and do not stop the others."""
+    say = report or _console
     outcomes: List[Tuple[Any, Optional[BaseException]]] = []
     try:
         targets = find_targets(comp)
@@ -428,9 +448,9 @@ def render_selected(comp: Any, command: Optional[List[str]] = None,
         say(fc.describe_error(err))
         return [(None, err)]
     for tool in targets:
-        comp.StartUndo("FocusPull render")
+        comp.StartUndo(undo)
         try:
-            render_tool(comp, tool, command)
+            action(tool)
             outcomes.append((tool, None))
         except fc.RenderCancelled as err:
             set_status(tool, "cancelled: " + err.message)
@@ -448,12 +468,50 @@ def render_selected(comp: Any, command: Optional[List[str]] = None,
     return outcomes
 
 
+def render_selected(comp: Any, command: Optional[List[str]] = None,
+                    report: Optional[Callable[[str], None]] = None) -> List[Tuple[Any, Optional[BaseException]]]:
+    """Render every target tool; failures are reported per tool and do not stop the others."""
+    return for_each_target(comp, lambda tool: render_tool(comp, tool, command), "FocusPull render", report)
+
+
 def request_cancel(comp: Any) -> None:
     comp.SetData(CANCEL_KEY, True)
 
 
-def main(namespace: Optional[Dict[str, Any]] = None, cancel: bool = False) -> int:
-    """Entry point of the comp scripts: ``main(globals())``."""
+# -- the farm ----------------------------------------------------------------------------
+def farm_chunk_size(tool: Any) -> int:
+    value = control(tool, "FarmChunkSize")
+    return farm.DEFAULT_CHUNK_SIZE if value is None else int(round(float(value)))  # None: a macro older than it
+
+
+def submit_tool(comp: Any, tool: Any, command: Optional[List[str]] = None,
+                submit: Union[bool, str] = "auto") -> farm.FarmResult:
+    """Export one FocusPull tool's shot as a farm bundle (``<output name>.farm/``) and submit it.
+
+    ``submit``: "auto" (submit when the Deadline Cloud CLI is installed and
+    configured, else only export), True or False. Blocks the script, not Fusion.
+    """
+    plan = prepare_tool(comp, tool, command)  # the farm reads EXRs from disk, as the local worker does
+    result = farm.submit_to_farm(plan.job, plan.job_path, command=command, chunk_size=farm_chunk_size(tool),
+                                 submit=submit, on_status=lambda text: set_status(tool, text))
+    set_status(tool, farm.status_text(result))
+    return result
+
+
+def submit_selected(comp: Any, command: Optional[List[str]] = None,
+                    report: Optional[Callable[[str], None]] = None) -> List[Tuple[Any, Optional[BaseException]]]:
+    """Submit every target tool to the farm; each outcome (bundle, job id or error) is reported."""
+    say = report or _console
+
+    def submit_one(tool: Any) -> None:
+        say(farm.describe_result(submit_tool(comp, tool, command)))
+
+    return for_each_target(comp, submit_one, "FocusPull submit to farm", say)
+
+
+# -- entry points -----------------------------------------------------------------------
+def main(namespace: Optional[Dict[str, Any]] = None, cancel: bool = False, submit_farm: bool = False) -> int:
+    """Entry point of the comp scripts: ``main(globals())``; ``cancel`` / ``submit_farm`` for the other two."""
     import focuspull_bmd
 
     try:
@@ -465,5 +523,10 @@ def main(namespace: Optional[Dict[str, Any]] = None, cancel: bool = False) -> in
         request_cancel(comp)
         sys.stdout.write("FocusPull: cancel requested\n")
         return 0
-    outcomes = render_selected(comp)
+    outcomes = submit_selected(comp) if submit_farm else render_selected(comp)
     return 0 if outcomes and all(err is None for _, err in outcomes) else 1
+
+
+def main_farm(namespace: Optional[Dict[str, Any]] = None) -> int:
+    """Entry point of FocusPull Submit to Farm: ``main_farm(globals())``."""
+    return main(namespace, submit_farm=True)
