@@ -114,7 +114,7 @@ def prepare(
         check_frames(depth, frames, "depth")
     if job.focus.mode == "matte" and job.focus.matte:
         check_frames(SequencePattern.parse(job.focus.matte), frames, "focus matte")
-    _check_headers(plate, None, frames)
+    _check_headers(plate, frames)
     if depth is not None:
         _check_depth_headers(plate, depth, frames)
     if check_output:
@@ -156,9 +156,9 @@ def prepare(
     return resolve_focus_and_strength(shot)
 
 
-def _check_headers(plate: "SequencePattern", depth: "SequencePattern | None", frames: Sequence[int]) -> None:
+def _check_headers(plate: "SequencePattern", frames: Sequence[int]) -> None:
     """Open every header before the first write: unreadable files and size
-    mismatches fail the job while nothing has been written yet."""
+    changes within the shot fail the job while nothing has been written yet."""
     from focuspull.io.header import read_header
 
     first_size = None
@@ -167,12 +167,6 @@ def _check_headers(plate: "SequencePattern", depth: "SequencePattern | None", fr
         first_size = first_size or size
         if size != first_size:
             raise ImageDataError(f"{plate.path(frame)}: frame {frame}: {size} differs from the shot's {first_size}")
-        if depth is not None:
-            depth_size = read_header(depth.path(frame))["size"]
-            if depth_size != size:
-                raise ImageDataError(
-                    f"{depth.path(frame)}: frame {frame}: depth is {depth_size} but the plate is {size}"
-                )
 
 
 def _check_output_folder(first_path: str) -> None:
