@@ -208,3 +208,18 @@ def test_gpu_matches_cpu() -> None:
     cpu = PhysicalEngine(PhysicalOptions(), ApertureSpec(), torch.device("cpu")).render(batch).rgba
     gpu = PhysicalEngine(PhysicalOptions(), ApertureSpec(), torch.device("cuda")).render(batch).rgba
     assert torch.allclose(cpu, gpu.cpu(), atol=1e-4)
+
+
+def test_bokeh_behind_a_sharp_edge_is_cut_by_it() -> None:
+    # a point light 4 px left of an in-focus block's edge, blurred to 10 px behind it:
+    # the lens sees the part of its disk left of the edge, and that part's share of the light
+    size = 96
+    rgb = torch.zeros(3, size, size)
+    rgb[:, 48, 40] = 50.0
+    disp = torch.full((1, size, size), 0.4)
+    disp[0, :, 44:] = 0.5
+    out = render(rgb, disp, focus=0.5, strength=100.0).rgba[0]
+    disk = disk_mask(size, size, 48, 40, 10.0)
+    visible = float(disk[:, :44].sum()) / float(disk.sum())
+    assert float(out[0].sum()) == pytest.approx(50.0 * visible, rel=0.05)
+    assert float(out[:, :, 44:].abs().max()) == 0.0  # and none of it lands on the sharp block

@@ -73,19 +73,18 @@ def downsample(x: torch.Tensor, factor: int) -> torch.Tensor:
     """
     if factor == 1:
         return x
-    c, h, w = x.shape
-    q = (torch.arange(factor, dtype=x.dtype, device=x.device) + 0.5) / factor
-    half = factor // 2
-    # weight of offset q inside a block toward the block's own, the previous and the next output pixel
-    first = (torch.arange(factor, device=x.device) < half).to(x.dtype)
-    own = first * (0.5 + q) + (1 - first) * (1.5 - q)
-    prev = first * (0.5 - q)
-    nxt = (1 - first) * (q - 0.5)
     if factor % 2:
         raise ValueError(f"downsample: factor {factor} must be a power of two")
-    rows = _tent_axis(x.reshape(c, h // factor, factor, w), own.tolist(), prev.tolist(), nxt.tolist())
+    c, h, w = x.shape
+    # weights of the pixel at offset j inside a block toward the block's own output
+    # pixel and the previous / next one (the first half leans back, the second forward)
+    centre = [(j + 0.5) / factor for j in range(factor)]
+    own = [0.5 + q if j < factor // 2 else 1.5 - q for j, q in enumerate(centre)]
+    prev = [0.5 - q if j < factor // 2 else 0.0 for j, q in enumerate(centre)]
+    nxt = [q - 0.5 if j >= factor // 2 else 0.0 for j, q in enumerate(centre)]
+    rows = _tent_axis(x.reshape(c, h // factor, factor, w), own, prev, nxt)
     cols = rows.transpose(1, 2).reshape(c, w // factor, factor, h // factor)
-    return _tent_axis(cols, own.tolist(), prev.tolist(), nxt.tolist()).transpose(1, 2) / (factor * factor)
+    return _tent_axis(cols, own, prev, nxt).transpose(1, 2) / (factor * factor)
 
 
 def _tent_axis(blocks: torch.Tensor, own: list[float], prev: list[float], nxt: list[float]) -> torch.Tensor:

@@ -32,7 +32,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -46,6 +46,9 @@ from focuspull.engines.physical.kernels import KernelShape, kernel_half_size, re
 from focuspull.engines.physical.ladder import ladder_levels, pyramid_factor
 from focuspull.engines.physical.options import PhysicalOptions
 from focuspull.errors import EngineError, ImageDataError
+
+if TYPE_CHECKING:
+    from focuspull.color import ColorConfig
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +76,9 @@ class PhysicalEngine(Engine):
     name: ClassVar[str] = "physical"
 
     def __init__(
-        self, options: PhysicalOptions, aperture: ApertureSpec, device: torch.device, color: Any = None
+        self, options: PhysicalOptions, aperture: ApertureSpec, device: torch.device, color: "ColorConfig | None" = None
     ) -> None:
+        # scene-linear in and out: the colour config is kept for the contract, not used
         super().__init__(options, aperture, torch.device(device), color)
 
     # -- public -------------------------------------------------------------
@@ -85,7 +89,8 @@ class PhysicalEngine(Engine):
         params = {name: self._per_frame(name, curve, batch) for name, curve in self._curves().items()}
         focus = batch.focus_disparity.detach().to("cpu", torch.float64).reshape(-1)
         strength = batch.strength_px.detach().to("cpu", torch.float64).reshape(-1)
-        outputs, aux_frames = [], {name: [] for name in self.options.aux_channels}
+        outputs: list[torch.Tensor] = []
+        aux_frames: dict[str, list[torch.Tensor]] = {name: [] for name in self.options.aux_channels}
         with torch.no_grad():
             for t in range(frames):
                 frame_params = {name: float(values[t]) for name, values in params.items()}
@@ -203,6 +208,7 @@ class PhysicalEngine(Engine):
                 _add(cover, *alpha)
             pending = [(layer[alpha_index : alpha_index + 1], oy, ox) for layer, oy, ox in pieces]
 
+        log.debug("frame: %d planes up to %.1f px", len(frame.blocks), max_abs)
         weight = acc[-1:]
         out = torch.where(weight > _EMPTY_WEIGHT, acc[:-1] / weight.clamp_min(_EMPTY_WEIGHT), 0.0)
         if not has_alpha:
@@ -258,7 +264,8 @@ class PhysicalEngine(Engine):
     def _fill_box(self, i: int, frame: "_Frame") -> tuple[int, int, int, int] | None:
         """Where plane i's hidden part is worth guessing: around its depth edges with much nearer content."""
         height, width = frame.slab.shape
-        edges = [frame.edge_boxes[k] for k in (i - 1, i) if k in frame.edge_boxes]
+        edge_boxes = frame.edge_boxes or {}
+        edges = [edge_boxes[k] for k in (i - 1, i) if k in edge_boxes]
         if not edges:
             return None
         y0, y1, x0, x1 = _union(edges)
@@ -268,7 +275,7 @@ class PhysicalEngine(Engine):
         levels = frame.levels
         front = 0.0
         for k in (i - 1, i):
-            if k in frame.edge_boxes:
+            if k in edge_boxes:
                 nearest = min(frame.occluder[k] + 1, len(levels) - 1)
                 front = max(front, abs(levels[min(k + _FILL_GAP, len(levels) - 1)]), abs(levels[nearest]))
         reach = int(math.ceil(abs(levels[i]) + front)) + 1
@@ -351,6 +358,7 @@ class PhysicalEngine(Engine):
                 cell_parts = [(x * cell, render_kernel(r, clip, half).to(x.device)) for x, r in parts]
                 y = convolve.convolve_sum(cell_parts)
                 out = y if out is None else out + y
+        assert out is not None  # the cells' weights sum to one: some cell holds the piece
         return out
 
     # -- diagnostics ----------------------------------------------------------
@@ -397,6 +405,8 @@ def _check_input(batch: EngineInput) -> None:
     for name, value in (("focus_disparity", batch.focus_disparity), ("strength_px", batch.strength_px)):
         if value.numel() != t:
             raise ImageDataError(f"physical engine: {name} must have {t} values, got {value.numel()}")
+    if not bool(torch.isfinite(disparity).all()):
+        raise ImageDataError("physical engine: disparity has NaN or infinite values")
     if bool((batch.strength_px < 0).any()):
         raise ImageDataError(f"physical engine: strength_px must be >= 0, got {batch.strength_px.min().item()}")
 
