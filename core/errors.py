@@ -15,12 +15,12 @@ class FocusPullError(Exception):
     def one_line(self) -> str:
         """The message as one line: libraries (OIIO, OCIO) report over several,
         repeating themselves; a host status line and stderr need one."""
-        lines: list[str] = []
+        text = ""
         for line in str(self).splitlines():
             line = line.strip()
-            if line and line not in lines:
-                lines.append(line)
-        return "; ".join(lines)
+            if line and line not in text:
+                text += ("" if not text else " " if text[-1] in ".:;," else "; ") + line
+        return text
 
 
 class JobError(FocusPullError):

@@ -317,14 +317,16 @@ def render_shot(
         targets = [f for f in targets if f not in set(done_before)]
     total = len(targets)
     started = time.monotonic()
-    progress.start(total, targets[0] if targets else None, targets[-1] if targets else None)
     if not targets:
+        progress.start(0)
         progress.done(frames=0, output=shot.output.canonical(), seconds=0.0)
         return RenderReport((), shot.output.canonical(), 0.0)
 
+    # The engine first: missing weights or a missing GPU fail before "start".
     engine = engine or make_engine(shot)
     if engine.needs_shot_statistics:
         engine.begin_shot(shot_statistics(shot))
+    progress.start(total, targets[0], targets[-1])
     wanted = set(targets)
     first, last = shot.index(targets[0]), shot.index(targets[-1])
     span = shot.frames[max(0, first - engine.context_frames) : last + engine.context_frames + 1]

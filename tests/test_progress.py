@@ -30,3 +30,11 @@ def test_bar_shows_frames_done_of_total():
     p.start(4)
     p.frame(1002, 2, 4)
     assert "2/4" in out.getvalue() and "frame 1002" in out.getvalue()
+
+
+def test_one_line_joins_library_messages_once_and_readably():
+    from focuspull.errors import ImageReadError
+
+    err = ImageReadError("cannot read a.exr: EXR Error (a.exr): end of file\nEXR Error (a.exr): end of file\n"
+                         "Put them here:\n  /x/unet/\n")
+    assert err.one_line() == "cannot read a.exr: EXR Error (a.exr): end of file; Put them here: /x/unet/"
