@@ -98,6 +98,14 @@ def shot(tmp_path):
     return tmp_path, job
 
 
+@pytest.fixture
+def bundle(shot) -> Path:
+    """The shot's job exported with ``settings()`` to ``tmp_path/bundle``."""
+    root, job = shot
+    export_bundle(job, root / "bundle", settings())
+    return root / "bundle"
+
+
 def settings(**kw) -> FarmSettings:
     return FarmSettings(**{"chunk_size": 3, "worker_python": sys.executable, **kw})
 
@@ -158,20 +166,18 @@ def test_gpu_is_a_host_requirement_of_the_step(shot):
     assert amount.name == "amount.worker.gpu" and amount.min == 1 and amount.max is None
 
 
-def test_chunk_size_and_frames_are_job_parameters(shot):
-    root, job = shot
-    export_bundle(job, root / "bundle", settings())
-    values = read_parameter_values(root / "bundle")
+def test_chunk_size_and_frames_are_job_parameters(bundle):
+    values = read_parameter_values(bundle)
     assert values == {"Frames": "1001-1007", "ChunkSize": 3, "WorkerPython": sys.executable}
-    assert validate_bundle(root / "bundle", {"ChunkSize": 1}) == [f"{f}-{f}" for f in FRAMES]
-    assert validate_bundle(root / "bundle", {"ChunkSize": 7}) == ["1001-1007"]
-    assert validate_bundle(root / "bundle", {"ChunkSize": 100}) == ["1001-1007"]
-    assert validate_bundle(root / "bundle", {"Frames": "1003-1005", "ChunkSize": 2}) == ["1003-1004", "1005-1005"]
+    assert validate_bundle(bundle, {"ChunkSize": 1}) == [f"{f}-{f}" for f in FRAMES]
+    assert validate_bundle(bundle, {"ChunkSize": 7}) == ["1001-1007"]
+    assert validate_bundle(bundle, {"ChunkSize": 100}) == ["1001-1007"]
+    assert validate_bundle(bundle, {"Frames": "1003-1005", "ChunkSize": 2}) == ["1003-1004", "1005-1005"]
     with pytest.raises(FarmError, match="ChunkSize"):
-        validate_bundle(root / "bundle", {"ChunkSize": 0})
+        validate_bundle(bundle, {"ChunkSize": 0})
     # A task with frames outside the shot would fail on the farm: refused before submission.
     with pytest.raises(FarmError, match=r"1008-1010 not in the job's shot \(1001-1007\)"):
-        validate_bundle(root / "bundle", {"Frames": "1005-1010"})
+        validate_bundle(bundle, {"Frames": "1005-1010"})
 
 
 def test_a_gappy_or_stepped_shot_never_gives_a_chunk_a_frame_outside_the_shot(tmp_path):
@@ -317,53 +323,43 @@ def fake_deadline(tmp_path, monkeypatch):
     return tmp_path / "deadline.json"
 
 
-def test_submit_runs_deadline_bundle_submit_and_returns_the_job_id(shot, fake_deadline):
-    root, job = shot
-    export_bundle(job, root / "bundle", settings())
-    result = submit_bundle(root / "bundle", parameters={"ChunkSize": 5})
+def test_submit_runs_deadline_bundle_submit_and_returns_the_job_id(bundle, fake_deadline):
+    result = submit_bundle(bundle, parameters={"ChunkSize": 5})
     assert result.job_id == "job-0123456789abcdef0123456789abcdef"
     assert json.loads(fake_deadline.read_text()) == [
-        "bundle", "submit", "--yes", "--parameter", "ChunkSize=5", str(root / "bundle")]
+        "bundle", "submit", "--yes", "--parameter", "ChunkSize=5", str(bundle)]
 
 
-def test_submit_checks_the_parameters_before_calling_deadline(shot, fake_deadline):
-    root, job = shot
-    export_bundle(job, root / "bundle", settings())
+def test_submit_checks_the_parameters_before_calling_deadline(bundle, fake_deadline):
     with pytest.raises(FarmError, match="2001-2005 not in the job's shot"):
-        submit_bundle(root / "bundle", parameters={"Frames": "2001-2005"})
+        submit_bundle(bundle, parameters={"Frames": "2001-2005"})
     assert not fake_deadline.exists()
 
 
-def test_submit_without_farm_or_queue_says_how_to_configure(shot, fake_deadline, monkeypatch):
-    root, job = shot
-    export_bundle(job, root / "bundle", settings())
+def test_submit_without_farm_or_queue_says_how_to_configure(bundle, fake_deadline, monkeypatch):
     monkeypatch.setenv("FAKE_QUEUE", "")
     with pytest.raises(DeadlineUnavailable, match="no default queue configured.*deadline config"):
-        submit_bundle(root / "bundle")
+        submit_bundle(bundle)
     assert not fake_deadline.exists()  # nothing was submitted
     # An explicit queue is enough.
-    assert submit_bundle(root / "bundle", queue_id="queue-9").job_id is not None
+    assert submit_bundle(bundle, queue_id="queue-9").job_id is not None
     assert json.loads(fake_deadline.read_text())[3:5] == ["--queue-id", "queue-9"]
 
 
-def test_submit_without_the_deadline_cli_says_how_to_install_it(shot, monkeypatch, capsys):
-    root, job = shot
-    export_bundle(job, root / "bundle", settings())
-    monkeypatch.setenv("PATH", str(root / "empty"))
+def test_submit_without_the_deadline_cli_says_how_to_install_it(bundle, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     monkeypatch.delenv("FOCUSPULL_DEADLINE", raising=False)
     with pytest.raises(DeadlineUnavailable, match="pip install deadline"):
-        submit_bundle(root / "bundle")
-    assert main(["farm", "submit", str(root / "bundle"), "--json"]) == 2
+        submit_bundle(bundle)
+    assert main(["farm", "submit", str(bundle), "--json"]) == 2
     event = json.loads(capsys.readouterr().out.splitlines()[-1])
     assert event["code"] == "deadline_unavailable"
 
 
-def test_a_failed_submission_reports_deadlines_last_lines(shot, fake_deadline, monkeypatch):
-    root, job = shot
-    export_bundle(job, root / "bundle", settings())
+def test_a_failed_submission_reports_deadlines_last_lines(bundle, fake_deadline, monkeypatch):
     monkeypatch.setenv("FAKE_SUBMIT_FAIL", "1")
     with pytest.raises(SubmitError, match="code 1.*AccessDeniedException"):
-        submit_bundle(root / "bundle")
+        submit_bundle(bundle)
 
 
 def test_submit_refuses_a_folder_that_is_not_a_bundle(tmp_path, fake_deadline):
@@ -371,15 +367,13 @@ def test_submit_refuses_a_folder_that_is_not_a_bundle(tmp_path, fake_deadline):
         submit_bundle(tmp_path)
 
 
-def test_cli_run_hands_the_bundle_to_openjd_and_returns_its_exit_code(shot, tmp_path):
-    root, job = shot
-    export_bundle(job, root / "bundle", settings())
+def test_cli_run_hands_the_bundle_to_openjd_and_returns_its_exit_code(bundle, tmp_path):
     fake = tmp_path / "openjd"
     record = tmp_path / "openjd.json"
     fake.write_text(f"#!{sys.executable}\nimport json, sys\njson.dump(sys.argv[1:], open({str(record)!r}, 'w'))\n"
                     "sys.exit(3)\n")
     fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
-    assert main(["farm", "run", str(root / "bundle"), "-p", "ChunkSize=1", "--openjd", str(fake)]) == 3
+    assert main(["farm", "run", str(bundle), "-p", "ChunkSize=1", "--openjd", str(fake)]) == 3
     assert json.loads(record.read_text()) == [
-        "run", str(root / "bundle" / "template.yaml"), "--job-param", "Frames=1001-1007",
+        "run", str(bundle / "template.yaml"), "--job-param", "Frames=1001-1007",
         "--job-param", "ChunkSize=1", "--job-param", f"WorkerPython={sys.executable}"]

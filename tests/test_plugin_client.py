@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from fakes.paths import add_plugin_paths, fake_worker_command
+from fakes.worker import gone_within
 
 add_plugin_paths()
 import focuspull_client as fc  # noqa: E402
@@ -53,6 +54,10 @@ def test_patterns():
     assert fc.pattern_from_filename("/a/plate_00012.exr") == ("/a/plate_#####.exr", 12)
     assert fc.pattern_from_filename("/a/still.exr") == ("/a/still.exr", None)
     assert fc.job_path_for("/out/refocus.####.exr") == "/out/refocus.job.json"
+    # An output that would overwrite its plate: same file at that frame, however the padding is written.
+    assert fc.same_frame_file("/a/plate.####.exr", "/a/b/../plate.%04d.exr", 7)
+    assert not fc.same_frame_file("/a/plate.####.exr", "/a/plate.###.exr", 7)
+    assert not fc.same_frame_file("/a/out.####.exr", "/a/plate.####.exr", 7)
 
 
 def test_curve_from_samples_dense_and_constant():
@@ -194,20 +199,6 @@ def test_cancel_terminates_the_whole_process_tree(tmp_path, worker_env, monkeypa
     assert "1 of 3" in info.value.message
     pids = json.loads(pids_file.read_text())
     for pid in pids.values():
-        deadline = time.monotonic() + 5
-        while _alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert not _alive(pid), f"process {pid} survived the cancel"
+        assert gone_within(pid), f"process {pid} survived the cancel"
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A zombie is dead for our purpose (its parent, now gone, never reaped it).
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split()[2] != "Z"
-    except OSError:
-        return True

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from fakes.paths import COMMON, NUKE_DIR, add_plugin_paths, fake_worker_command
+from fakes.paths import COMMON, NUKE_DIR, add_plugin_paths
+from fakes.worker import gone_within, use_fake_worker
 
 add_plugin_paths()
 
@@ -29,16 +30,6 @@ def nk(tmp_path, monkeypatch):
     yield fake, plugin
     sys.modules.pop("focuspull_nuke", None)
     fake.reset()
-
-
-def use_fake_worker(tmp_path: Path, monkeypatch, mode: str = "ok") -> Path:
-    config = tmp_path / "config"
-    config.mkdir(exist_ok=True)
-    (config / "worker.json").write_text(json.dumps({"command": fake_worker_command()}))
-    monkeypatch.setenv("FAKE_WORKER_MODE", mode)
-    record = tmp_path / "record.json"
-    monkeypatch.setenv("FAKE_WORKER_RECORD", str(record))
-    return record
 
 
 def plate_read(fake, tmp_path: Path, colorspace: str = "scene_linear", first: int = 1001, last: int = 1003):
@@ -344,7 +335,7 @@ def test_cancel_button_stops_the_worker(nk, tmp_path, monkeypatch):
     assert node["status"].value().startswith("cancelled: render cancelled after 1 of 3")
     assert not any("uncaught" in m for m in fake.messages)
     child = json.loads((tmp_path / "pids.json").read_text())["child"]
-    assert not _alive(child)
+    assert gone_within(child)
 
 
 def test_progress_task_cancel_also_stops_it(nk, tmp_path, monkeypatch):
@@ -367,25 +358,6 @@ def test_headless_render_blocks_and_needs_no_event_loop(nk, tmp_path, monkeypatc
     session = plugin.render(node)
     assert session.finished.is_set() and session.thread is None and not fake.progress_tasks
     assert node.node(plugin.INNER_SWITCH)["which"].value() == 1
-
-
-def _alive(pid: int) -> bool:
-    import time
-
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                if f.read().split()[2] == "Z":
-                    return False
-        except OSError:
-            return False
-        time.sleep(0.05)
-    return True
 
 
 # -- end to end: the real worker ---------------------------------------------------------------

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from fakes.fusion import Composition, Fusion, parse_setting, saver_file
-from fakes.paths import RESOLVE_DIR, add_plugin_paths, fake_worker_command
+from fakes.paths import RESOLVE_DIR, add_plugin_paths
+from fakes.worker import use_fake_worker
 
 add_plugin_paths()
 import focuspull_bmd  # noqa: E402
@@ -27,16 +28,6 @@ def env(tmp_path, monkeypatch):
     monkeypatch.setenv("FOCUSPULL_CONFIG_DIR", str(tmp_path / "config"))
     monkeypatch.delenv("FOCUSPULL_WORKER_PYTHON", raising=False)
     return tmp_path
-
-
-def use_fake_worker(tmp_path: Path, monkeypatch, mode: str = "ok") -> Path:
-    config = tmp_path / "config"
-    config.mkdir(exist_ok=True)
-    (config / "worker.json").write_text(json.dumps({"command": fake_worker_command()}))
-    monkeypatch.setenv("FAKE_WORKER_MODE", mode)
-    record = tmp_path / "record.json"
-    monkeypatch.setenv("FAKE_WORKER_RECORD", str(record))
-    return record
 
 
 def touch_sequence(folder: Path, name: str, frames) -> None:

@@ -190,6 +190,14 @@ def frame_path(pattern: str, frame: int) -> str:
     return pattern[: m.start()] + number + pattern[m.end():]
 
 
+def same_frame_file(pattern_a: str, pattern_b: str, frame: int) -> bool:
+    """Whether two patterns name the same file at ``frame`` (an output that would overwrite its plate)."""
+    def where(pattern: str) -> str:
+        return os.path.normcase(os.path.abspath(frame_path(pattern, frame)))
+
+    return where(pattern_a) == where(pattern_b)
+
+
 def to_hash_pattern(pattern: str) -> str:
     """The same sequence written with #### (Nuke, Fusion and the core all read it)."""
     matches = list(_PATTERN_TOKEN.finditer(pattern))
@@ -837,10 +845,10 @@ def iter_events_from_lines(lines: Iterable[str]) -> Iterator[Event]:
 __all__ = [
     "ClientError", "WorkerNotConfigured", "InvalidJob", "RenderFailed", "RenderCancelled", "RenderResult",
     "WorkerProcess", "describe_error", "parse_frames", "format_frames", "frame_runs", "frame_path",
-    "pattern_from_filename", "to_hash_pattern", "pattern_padding", "curve_from_samples", "sample_curve",
-    "make_job", "job_path_for", "write_json", "load_schema", "validate_job", "check_job", "settings_dir",
-    "settings_path", "read_settings", "worker_command", "worker_environment", "run_job", "progress_text",
-    "progress_fraction", "iter_events_from_lines", "SCHEMA_ID", "SCHEMA_FILE",
+    "same_frame_file", "pattern_from_filename", "to_hash_pattern", "pattern_padding", "curve_from_samples",
+    "sample_curve", "make_job", "job_path_for", "write_json", "load_schema", "validate_job", "check_job",
+    "settings_dir", "settings_path", "read_settings", "worker_command", "worker_environment", "run_job",
+    "progress_text", "progress_fraction", "iter_events_from_lines", "SCHEMA_ID", "SCHEMA_FILE",
 ]
 
 if sys.version_info < (3, 9):  # pragma: no cover - hosts older than Nuke 13 / Resolve 18

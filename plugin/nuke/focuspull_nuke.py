@@ -625,8 +625,7 @@ def build_plan(group: nuke.Node) -> Plan:
         compression=None if compression == "input" else compression,
         **depth_args
     )
-    if os.path.normcase(os.path.abspath(fc.frame_path(output, frames[0]))) == os.path.normcase(
-            os.path.abspath(fc.frame_path(plate.pattern, frames[0]))):
+    if fc.same_frame_file(output, plate.pattern, frames[0]):
         raise fc.InvalidJob("output: {} is the plate itself; choose another output path".format(output))
     fc.check_job(job)
     return Plan(job, frames, sources, fc.job_path_for(output))

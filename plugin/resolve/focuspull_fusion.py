@@ -379,8 +379,7 @@ def build_plan(comp: Any, tool: Any) -> Plan:
         aperture=aperture or None,
         **depth_args
     )
-    if os.path.normcase(os.path.abspath(fc.frame_path(output, frames[0]))) == os.path.normcase(
-            os.path.abspath(fc.frame_path(plate.pattern, frames[0]))):
+    if fc.same_frame_file(output, plate.pattern, frames[0]):
         raise fc.InvalidJob("Output {} is the plate itself; choose another Output".format(output))
     fc.check_job(job)
     return Plan(tool, job, times, frames, sources)
