@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     prepared = prepare(job)
     report = render_shot(prepared, make_progress(args.progress))
 
-    picks = [prepared.frames[round(i * (len(prepared.frames) - 1) / 5)] for i in range(6)]
+    picks = sorted({prepared.frames[round(i * (len(prepared.frames) - 1) / 5)] for i in range(6)})
     sheet = outdir / "contact_sheet.png"
     contact_sheet(
         [("plate", [prepared.input.path(f) for f in picks]), ("refocused", [prepared.output.path(f) for f in picks])],
