@@ -114,9 +114,7 @@ def prepare(
         check_frames(depth, frames, "depth")
     if job.focus.mode == "matte" and job.focus.matte:
         check_frames(SequencePattern.parse(job.focus.matte), frames, "focus matte")
-    _check_headers(plate, frames)
-    if depth is not None:
-        _check_depth_headers(plate, depth, frames)
+    _check_headers(plate, depth, frames)
     if check_output:
         _check_output_folder(output.path(frames[0]))
 
@@ -156,17 +154,31 @@ def prepare(
     return resolve_focus_and_strength(shot)
 
 
-def _check_headers(plate: "SequencePattern", frames: Sequence[int]) -> None:
+def _check_headers(plate: "SequencePattern", depth: "SequencePattern | None", frames: Sequence[int]) -> None:
     """Open every header before the first write: unreadable files and size
-    changes within the shot fail the job while nothing has been written yet."""
+    changes within the shot fail the job while nothing has been written yet.
+    Depth of another resolution (same aspect) is resampled, with one warning;
+    another aspect fails here."""
     from focuspull.io.header import read_header
 
     first_size = None
+    resampled = None
     for frame in frames:
         size = read_header(plate.path(frame))["size"]
         first_size = first_size or size
         if size != first_size:
             raise ImageDataError(f"{plate.path(frame)}: frame {frame}: {size} differs from the shot's {first_size}")
+        if depth is None:
+            continue
+        plate_size, depth_size = _size(size), _size(read_header(depth.path(frame))["size"])
+        if check_depth_size(depth_size, plate_size, path=depth.path(frame), frame=frame) and resampled is None:
+            resampled = (frame, depth_size, plate_size)
+    if resampled is not None:
+        frame, (dw, dh), (pw, ph) = resampled
+        log.warning(
+            "depth %s is %dx%d but the plate is %dx%d (from frame %d): resampling the depth to the plate "
+            "(bilinear, in disparity)", depth.text, dw, dh, pw, ph, frame,
+        )
 
 
 def _check_output_folder(first_path: str) -> None:
@@ -314,7 +326,8 @@ def render_shot(
         done_before = [f for f in targets if _already_written(shot, f)]
         if done_before:
             log.info("resume: %d frame(s) already written, skipping them", len(done_before))
-        targets = [f for f in targets if f not in set(done_before)]
+        skip = set(done_before)
+        targets = [f for f in targets if f not in skip]
     total = len(targets)
     started = time.monotonic()
     if not targets:
@@ -328,9 +341,11 @@ def render_shot(
         engine.begin_shot(shot_statistics(shot))
     progress.start(total, targets[0], targets[-1])
     wanted = set(targets)
-    first, last = shot.index(targets[0]), shot.index(targets[-1])
-    span = shot.frames[max(0, first - engine.context_frames) : last + engine.context_frames + 1]
-    if engine.context_frames == 0:
+    context = engine.context_frames
+    if context:
+        first, last = shot.index(targets[0]), shot.index(targets[-1])
+        span = shot.frames[max(0, first - context) : last + context + 1]
+    else:
         span = tuple(targets)
     pending: deque[FrameData] = deque()
 
@@ -482,25 +497,6 @@ def _check_estimated_pattern(
         raise OutputError(f"depth.pattern: {estimated.text} names the input plate's files; refusing to overwrite the input")
     if estimated.same_files_as(output, frames=frames):
         raise OutputError(f"depth.pattern: {estimated.text} names the output's files; the estimated depth needs its own")
-
-
-def _check_depth_headers(plate: "SequencePattern", depth: "SequencePattern", frames: Sequence[int]) -> None:
-    """Depth of another resolution (same aspect) is resampled, with one warning;
-    another aspect fails here, before anything is written."""
-    from focuspull.io.header import read_header
-
-    resampled = None
-    for frame in frames:
-        plate_size = _size(read_header(plate.path(frame))["size"])
-        depth_size = _size(read_header(depth.path(frame))["size"])
-        if check_depth_size(depth_size, plate_size, path=depth.path(frame), frame=frame) and resampled is None:
-            resampled = (frame, depth_size, plate_size)
-    if resampled is not None:
-        frame, (dw, dh), (pw, ph) = resampled
-        log.warning(
-            "depth %s is %dx%d but the plate is %dx%d (from frame %d): resampling the depth to the plate "
-            "(bilinear, in disparity)", depth.text, dw, dh, pw, ph, frame,
-        )
 
 
 def _size(text: str) -> tuple[int, int]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import logging
 import sys
@@ -267,9 +268,9 @@ def build_job(args: argparse.Namespace) -> Any:
     if args.job:
         job = Job.load(args.job)
         if args.device:
-            job = job.replace(engine=_replace(job.engine, device=args.device))
+            job = job.replace(engine=dataclasses.replace(job.engine, device=args.device))
         if args.weights:
-            job = job.replace(engine=_replace(job.engine, options={**job.engine.options, "weights": args.weights}))
+            job = job.replace(engine=dataclasses.replace(job.engine, options={**job.engine.options, "weights": args.weights}))
         return job
     depth, focus, strength = _mode_args(args)
     missing = [flag for flag, value in (("INPUT", args.input), ("-o/--output", args.output),
@@ -314,9 +315,3 @@ def _key_values(items: list[str], flag: str) -> dict[str, Any]:
             # Allow curves and plain strings: 1001:0,1040:30 or hexagon.
             out[key] = Curve.parse_cli(text, f"{flag} {key}").to_json() if ":" in text and text[0].isdigit() else text
     return out
-
-
-def _replace(obj: Any, **changes: Any) -> Any:
-    import dataclasses
-
-    return dataclasses.replace(obj, **changes)
