@@ -29,9 +29,12 @@ def engine_render(image: torch.Tensor, disparity: torch.Tensor, focus: float, st
     from focuspull.aperture import ApertureSpec
     from focuspull.engines.base import EngineInput
     from focuspull.engines.physical import PhysicalEngine, PhysicalOptions
+    from focuspull.params import FrameParams, keyframed_values
 
-    engine = PhysicalEngine(PhysicalOptions(**options), ApertureSpec(), torch.device("cpu"))
-    batch = EngineInput(image[None], disparity[None], torch.tensor([focus]), torch.tensor([strength]))
+    opts, aperture = PhysicalOptions(**options), ApertureSpec()
+    engine = PhysicalEngine(opts, aperture, torch.device("cpu"))
+    params = FrameParams.of(1, focus, strength, **keyframed_values([0], opts, aperture))
+    batch = EngineInput(image[None], disparity[None], params)
     return engine.render(batch).rgba[0]
 
 

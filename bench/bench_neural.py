@@ -67,6 +67,7 @@ def run_shot(models, frames: int, plate: tuple[int, int], device: torch.device, 
              working: tuple[int, int], k: float) -> tuple[float, float]:
     from focuspull.aperture import ApertureSpec
     from focuspull.engines.base import EngineInput, ShotStatistics
+    from focuspull.params import FrameParams
     from focuspull.engines.neural import NeuralEngine, NeuralOptions
     from focuspull.engines.neural.plate import WorkingGeometry
 
@@ -82,8 +83,7 @@ def run_shot(models, frames: int, plate: tuple[int, int], device: torch.device, 
 
     def batches():
         for t in range(frames):
-            yield EngineInput(rgb[t : t + 1], disparity[t : t + 1], torch.tensor([0.5], device=device),
-                              torch.tensor([strength], device=device), numbers[t : t + 1])
+            yield EngineInput(rgb[t : t + 1], disparity[t : t + 1], FrameParams.of(numbers[t : t + 1], 0.5, strength))
 
     if device.type == "cuda":
         torch.cuda.synchronize(device)

@@ -90,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from focuspull.aperture import ApertureSpec
     from focuspull.engines.base import EngineInput
+    from focuspull.params import FrameParams
     from focuspull.engines.physical import PhysicalEngine
 
     device = torch.device(args.device)
@@ -108,9 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         height, width = SIZES[size.strip().lower()]
         rgb, disp, focus = make_scene(height, width, device)
         for k in (float(v) for v in args.k.split(",")):
-            batch = EngineInput(
-                rgba=rgb[None], disparity=disp[None], focus_disparity=torch.tensor([focus]), strength_px=torch.tensor([k])
-            )
+            batch = EngineInput(rgba=rgb[None], disparity=disp[None], params=FrameParams.of(1, focus, k))
             engine.render(batch)  # warm-up: kernel caches, FFT plans, allocator
             _sync(device)
             if device.type == "cuda":

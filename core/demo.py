@@ -132,7 +132,7 @@ def demo_job(shot: DemoShot, plate: str, output: str) -> "object":
     Keys hold on each subject for a few frames and ease between them, as a
     focus puller would; the pull is keyed in distance like a lens ring.
     """
-    from focuspull.job import Job
+    from focuspull.job import SCHEMA_ID, Job
 
     first, last = shot.frames[0], shot.frames[-1]
     n = last - first
@@ -145,7 +145,7 @@ def demo_job(shot: DemoShot, plate: str, output: str) -> "object":
             keys.append([frame, distance, "smooth"])
     return Job.from_dict(
         {
-            "schema": "focuspull.job/1",
+            "schema": SCHEMA_ID,
             "input": {"pattern": plate, "frames": f"{first}-{last}"},
             "depth": {"source": "channel", "channel": "Z", "kind": "depth"},
             "focus": {"keys": keys},

@@ -27,6 +27,7 @@ another aspect is an error.
 from __future__ import annotations
 
 import logging
+import math
 from typing import TYPE_CHECKING
 
 from focuspull.errors import ImageDataError
@@ -36,12 +37,28 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: the conventions (``depth.kind``); metric kinds give d = 1/z in 1/scene units,
+#: so focus can be a distance and a physical lens can set K
 DEPTH_KINDS = ("depth", "inverse_depth", "disparity", "normalized_disparity")
 METRIC_KINDS = ("depth", "inverse_depth")
+#: other names a compositor may know a convention by (Nuke ZDefocus "far = 0")
+DEPTH_KIND_ALIASES = {"distance": "depth", "far_zero": "inverse_depth"}
+#: every name a job may give (the schema's enum)
+DEPTH_KIND_NAMES = DEPTH_KINDS + tuple(DEPTH_KIND_ALIASES)
 #: relative difference of width/height ratios still treated as "the same picture"
 ASPECT_TOLERANCE = 0.01
 #: half-float rounding of a 0..1 map may step just outside it
 _NORMALIZED_SLACK = 1e-3
+
+
+def distance_to_disparity(distance: float) -> float:
+    """d = 1/z for one distance in scene units (an infinite distance is d = 0)."""
+    return 0.0 if math.isinf(distance) else 1.0 / distance
+
+
+def disparity_to_distance(disparity: float) -> float:
+    """z = 1/d for one disparity (d <= 0 is infinitely far)."""
+    return math.inf if disparity <= 0 else 1.0 / disparity
 
 
 def to_disparity(values: "np.ndarray", kind: str, *, source: str, frame: int) -> "np.ndarray":

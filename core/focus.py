@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from focuspull.depth import disparity_to_distance, distance_to_disparity
 from focuspull.errors import ImageDataError, JobError
 from focuspull.job import Job
 
@@ -75,7 +76,7 @@ def focus_disparity(job: Job, frames: Sequence[int]) -> list[float]:
         if mode == "distance":
             if not value > 0:
                 raise JobError(f"focus: frame {frame}: distance {value:g} must be > 0 (scene units of the depth pass)")
-            out.append(0.0 if math.isinf(value) else 1.0 / value)
+            out.append(distance_to_disparity(value))
         else:
             if value < 0:
                 raise JobError(f"focus: frame {frame}: disparity {value:g} must be >= 0 (larger = nearer)")
@@ -139,7 +140,7 @@ def _lens_strength(job: Job, frames: Sequence[int], width_px: float | None, focu
     stops = spec.f_stop.evaluate(frames)
     out = []
     for frame, f_mm, n, d_f in zip(frames, focal, stops, focus):
-        distance = math.inf if d_f <= 0 else 1.0 / d_f
+        distance = disparity_to_distance(d_f)
         try:
             out.append(lens_k(focal_length_mm=f_mm, f_stop=n, focus_distance=distance,
                               filmback_width_mm=spec.filmback_width_mm, width_px=width_px,

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from focuspull.aperture import ApertureSpec
 from focuspull.curves import Curve
+from focuspull.depth import DEPTH_KIND_ALIASES, DEPTH_KIND_NAMES, DEPTH_KINDS, METRIC_KINDS  # noqa: F401  (re-exported)
 from focuspull.errors import JobError
 from focuspull.settings import CURVE_SCHEMA, from_mapping, json_schema, to_mapping
 
@@ -36,14 +37,6 @@ class InputSpec:
     )
 
 
-#: Depth conventions (``depth.kind``). Metric kinds give d = 1/z in 1/scene
-#: units, so focus can be a distance and a physical lens can set K.
-DEPTH_KINDS = ("depth", "inverse_depth", "disparity", "normalized_disparity")
-METRIC_DEPTH_KINDS = ("depth", "inverse_depth")
-#: Other names a compositor may know a convention by (Nuke ZDefocus "far = 0").
-DEPTH_KIND_ALIASES = {"distance": "depth", "far_zero": "inverse_depth"}
-
-
 @dataclass(frozen=True)
 class DepthSpec:
     """Where depth comes from and what its values mean."""
@@ -62,7 +55,7 @@ class DepthSpec:
         metadata={"doc": "source 'sequence': the depth frame pattern. source 'estimate': where the estimated depth is "
                   "written (default: next to the output, <output name>_depth.####.exr)."},
     )
-    kind: Literal["depth", "inverse_depth", "disparity", "normalized_disparity", "distance", "far_zero"] | None = field(
+    kind: Literal[DEPTH_KIND_NAMES] | None = field(  # type: ignore[valid-type]
         default=None,
         metadata={"doc": "depth: camera distance z (d = 1/z; 0, inf and NaN are infinitely far). "
                   "inverse_depth: 1/z as Nuke's ScanlineRender writes it (ZDefocus 'far = 0'; alias far_zero; 0 and NaN "
@@ -113,7 +106,7 @@ class DepthSpec:
     @property
     def is_metric(self) -> bool:
         """True when d = 1/z in 1/scene units (focus as a distance, physical lens)."""
-        return self.kind in METRIC_DEPTH_KINDS
+        return self.kind in METRIC_KINDS
 
 
 @dataclass(frozen=True)
@@ -286,7 +279,7 @@ class Job:
     focus: FocusSpec
     strength: StrengthSpec
     output: OutputSpec
-    schema: Literal["focuspull.job/1"] = SCHEMA_ID
+    schema: Literal[SCHEMA_ID] = SCHEMA_ID  # type: ignore[valid-type]  (the one spelling of the id)
     aperture: ApertureSpec = field(default_factory=ApertureSpec)
     engine: EngineSpec = field(default_factory=EngineSpec)
     ocio_config: str | None = field(

@@ -17,16 +17,16 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from focuspull import __version__
-from focuspull.curves import Curve
 from focuspull.depth import check_depth_size, to_disparity
 from focuspull.depth import resample as resample_depth
 from focuspull.errors import CancelledError, ImageDataError, JobError, OutputError, SequenceError
 from focuspull.job import Job
+from focuspull.params import FrameParams, resolve_frame_params
 from focuspull.progress import NullProgress, Progress
 
 if TYPE_CHECKING:
@@ -43,22 +43,26 @@ DEPTH_CHANNEL_GUESSES = ("Z", "depth.Z", "depth.z", "Z.Z", "depth", "zDepth")
 
 
 @dataclass(frozen=True)
-class Shot:
-    """A job resolved against the disk: what will be read, rendered and written."""
+class Source:
+    """Where a shot's frames come from and how they become scene-linear RGBA and disparity."""
 
     job: Job
     input: "SequencePattern"
-    output: "SequencePattern"
     depth: "SequencePattern | None"
-    frames: tuple[int, ...]
     color: "ColorConfig"
     input_colorspace: str
+
+
+@dataclass(frozen=True)
+class Shot(Source):
+    """A job resolved against the disk, built once: what is read, rendered with which
+    per-frame parameters, and written."""
+
+    output: "SequencePattern"
+    frames: tuple[int, ...]
     output_colorspace: str
-    focus_disparity: tuple[float, ...]
-    strength_px: tuple[float, ...]
-    #: keyframed (Curve-typed) aperture and engine options, per frame
-    extra: dict[str, tuple[float, ...]] = field(default_factory=dict)
-    engine_options: Any = None
+    engine_options: Any
+    params: FrameParams
 
     def index(self, frame: int) -> int:
         return self.frames.index(frame)
@@ -114,7 +118,7 @@ def prepare(
         check_frames(depth, frames, "depth")
     if job.focus.mode == "matte" and job.focus.matte:
         check_frames(SequencePattern.parse(job.focus.matte), frames, "focus matte")
-    _check_headers(plate, depth, frames)
+    first_header = _check_headers(plate, depth, frames)
     if check_output:
         _check_output_folder(output.path(frames[0]))
 
@@ -128,43 +132,34 @@ def prepare(
             raise JobError(f"output.aux_channels: the {job.engine.name} engine writes no diagnostic channels")
         engine_options = dataclasses.replace(engine_options, aux_channels=tuple(job.output.aux_channels))
 
-    extra = {}
-    for settings in (job.aperture, engine_options):
-        for f in dataclasses.fields(settings):
-            value = getattr(settings, f.name)
-            if isinstance(value, Curve):
-                extra[f.name] = tuple(value.evaluate(frames))
-
     if estimated is not None:
         depth = _estimate_depth(job, plate, estimated, frames, color, input_colorspace, progress or NullProgress())
-    shot = Shot(
-        job=job,
-        input=plate,
-        output=output,
-        depth=depth,
-        frames=frames,
-        color=color,
-        input_colorspace=input_colorspace,
-        output_colorspace=output_colorspace,
-        focus_disparity=(),
-        strength_px=(),
-        extra=extra,
-        engine_options=engine_options,
+    source = Source(job=job, input=plate, depth=depth, color=color, input_colorspace=input_colorspace)
+    params = resolve_frame_params(
+        job, frames, engine_options=engine_options, width_px=_display_width(first_header),
+        read=lambda frames: read_frames(source, frames),
     )
-    return resolve_focus_and_strength(shot)
+    return Shot(
+        job=job, input=plate, depth=depth, color=color, input_colorspace=input_colorspace,
+        output=output, frames=frames, output_colorspace=output_colorspace, engine_options=engine_options,
+        params=params,
+    )
 
 
-def _check_headers(plate: "SequencePattern", depth: "SequencePattern | None", frames: Sequence[int]) -> None:
+def _check_headers(plate: "SequencePattern", depth: "SequencePattern | None", frames: Sequence[int]) -> dict[str, Any]:
     """Open every header before the first write: unreadable files and size
     changes within the shot fail the job while nothing has been written yet.
     Depth of another resolution (same aspect) is resampled, with one warning;
-    another aspect fails here."""
+    another aspect fails here. Returns the first frame's header."""
     from focuspull.io.header import read_header
 
     first_size = None
+    first_header = None
     resampled = None
     for frame in frames:
-        size = read_header(plate.path(frame))["size"]
+        header = read_header(plate.path(frame))
+        size = header["size"]
+        first_header = first_header or header
         first_size = first_size or size
         if size != first_size:
             raise ImageDataError(f"{plate.path(frame)}: frame {frame}: {size} differs from the shot's {first_size}")
@@ -179,6 +174,12 @@ def _check_headers(plate: "SequencePattern", depth: "SequencePattern | None", fr
             "depth %s is %dx%d but the plate is %dx%d (from frame %d): resampling the depth to the plate "
             "(bilinear, in disparity)", depth.text, dw, dh, pw, ph, frame,
         )
+    return first_header
+
+
+def _display_width(header: dict[str, Any]) -> float:
+    window = header["display_window"]
+    return float(window[2] - window[0] + 1)
 
 
 def _check_output_folder(first_path: str) -> None:
@@ -202,7 +203,7 @@ class FrameData:
     disparity: "np.ndarray"  # (H, W)
 
 
-def load_frame(shot: Shot, frame_no: int, image: "ImageFrame", depth_image: "ImageFrame | None") -> FrameData:
+def load_frame(source: Source, frame_no: int, image: "ImageFrame", depth_image: "ImageFrame | None") -> FrameData:
     """Check a frame's pixels, convert to the working space and to disparity."""
     import numpy as np
 
@@ -212,9 +213,9 @@ def load_frame(shot: Shot, frame_no: int, image: "ImageFrame", depth_image: "Ima
     if bad.any():
         pixels = int(bad.any(axis=-1).sum())
         raise ImageDataError(f"{image.path}: frame {frame_no}: {pixels} pixel(s) are NaN or inf in RGB(A)")
-    rgba[..., :3] = shot.color.to_working(rgba[..., :3], shot.input_colorspace)
+    rgba[..., :3] = source.color.to_working(rgba[..., :3], source.input_colorspace)
 
-    job = shot.job
+    job = source.job
     if depth_image is None:
         source = image
         channel = job.depth.channel or _guess_depth_channel(image)
@@ -239,41 +240,32 @@ def _guess_depth_channel(image: "ImageFrame") -> str:
 
 
 def engine_input(shot: Shot, data: Sequence[FrameData], device: "torch.device") -> "EngineInput":
-    """Stack frames into an engine batch with per-frame parameter tensors."""
+    """Stack frames into an engine batch with their per-frame parameters."""
     import numpy as np
     import torch
 
     from focuspull.engines.base import EngineInput
 
-    idx = [shot.index(d.frame) for d in data]
     rgba = torch.from_numpy(np.stack([d.rgba for d in data])).permute(0, 3, 1, 2).to(device)
     disparity = torch.from_numpy(np.stack([d.disparity for d in data]))[:, None].to(device)
-
-    def per_frame(values: Sequence[float]) -> "torch.Tensor":
-        return torch.tensor([values[i] for i in idx], dtype=torch.float32, device=device)
-
     return EngineInput(
-        rgba=rgba.contiguous(),
-        disparity=disparity.contiguous(),
-        focus_disparity=per_frame(shot.focus_disparity),
-        strength_px=per_frame(shot.strength_px),
-        frames=tuple(d.frame for d in data),
-        extra={name: per_frame(values) for name, values in shot.extra.items()},
+        rgba=rgba.contiguous(), disparity=disparity.contiguous(), params=shot.params.select([d.frame for d in data])
     )
 
 
 # -- rendering -------------------------------------------------------------------
-def read_frames(shot: Shot, frames: Sequence[int] | None = None) -> Iterator[FrameData]:
-    """Frames read ahead on threads (plate and depth), checked and converted."""
+def read_frames(source: Source, frames: Sequence[int] | None = None) -> Iterator[FrameData]:
+    """Frames read ahead on threads (plate and depth), checked and converted.
+    ``frames`` defaults to the whole shot when ``source`` is a Shot."""
     from focuspull.io import read_sequence
 
-    frames = tuple(shot.frames if frames is None else frames)
-    plates = read_sequence(shot.input, frames, prefetch=2)
-    depths = read_sequence(shot.depth, frames, prefetch=2) if shot.depth is not None else None
+    frames = tuple(source.frames if frames is None else frames)  # type: ignore[attr-defined]
+    plates = read_sequence(source.input, frames, prefetch=2)
+    depths = read_sequence(source.depth, frames, prefetch=2) if source.depth is not None else None
     try:
         for frame, image in plates:
             depth_image = next(depths)[1] if depths is not None else None
-            yield load_frame(shot, frame, image, depth_image)
+            yield load_frame(source, frame, image, depth_image)
     finally:
         plates.close()
         if depths is not None:
@@ -435,8 +427,8 @@ def write_frame(
     index = shot.index(data.frame)
     attributes = {
         "focuspull/version": __version__,
-        "focuspull/focus_disparity": float(shot.focus_disparity[index]),
-        "focuspull/strength_px": float(shot.strength_px[index]),
+        "focuspull/focus_disparity": float(shot.params.focus_disparity[index]),
+        "focuspull/strength_px": float(shot.params.strength_px[index]),
         "focuspull/input": shot.input.path(data.frame),
         "focuspull/job": job_fingerprint(job),
         "oiio:ColorSpace": shot.output_colorspace,
@@ -518,17 +510,16 @@ def _estimate_depth(
     )
 
 
-def resolve_focus_and_strength(
-    shot: Shot, read: "Callable[[Sequence[int]], Iterable[FrameData]] | None" = None
-) -> Shot:
-    """d_f and K per frame; modes that pick from the depth read the shot once
-    (through ``read``, default: from disk)."""
-    from focuspull.focus import resolve_per_frame
+def with_job(shot: Shot, job: Job, read: "Callable[[Sequence[int]], Iterable[FrameData]] | None" = None) -> Shot:
+    """The shot of an edited job whose input, depth, engine, aperture and colour are unchanged
+    (the workspace after a key edit): the same disk resolution, FrameParams resolved again.
+    Modes that pick from the depth read frames through ``read`` (default: from disk)."""
+    from focuspull.io import SequencePattern
     from focuspull.io.header import read_header
 
-    window = read_header(shot.input.path(shot.frames[0]))["display_window"]
-    per_frame = resolve_per_frame(
-        shot.job, shot.frames, width_px=float(window[2] - window[0] + 1),
+    params = resolve_frame_params(
+        job, shot.frames, engine_options=shot.engine_options,
+        width_px=_display_width(read_header(shot.input.path(shot.frames[0]))),
         read=read or (lambda frames: read_frames(shot, frames)),
     )
-    return dataclasses.replace(shot, focus_disparity=per_frame.focus_disparity, strength_px=per_frame.strength_px)
+    return dataclasses.replace(shot, job=job, output=SequencePattern.parse(job.output.pattern), params=params)

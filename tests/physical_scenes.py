@@ -9,6 +9,7 @@ import torch
 from focuspull.aperture import ApertureSpec
 from focuspull.engines.base import EngineInput, EngineOutput
 from focuspull.engines.physical import PhysicalEngine, PhysicalOptions
+from focuspull.params import FrameParams, keyframed_values
 
 
 def render(
@@ -18,16 +19,21 @@ def render(
     strength: float | list[float],
     options: PhysicalOptions | None = None,
     aperture: ApertureSpec | None = None,
-    extra: dict[str, torch.Tensor] | None = None,
+    per_frame: dict[str, list[float]] | None = None,
 ) -> EngineOutput:
-    """Render (C,H,W)/(1,H,W) or batched (T,C,H,W)/(T,1,H,W) inputs."""
+    """Render (C,H,W)/(1,H,W) or batched (T,C,H,W)/(T,1,H,W) inputs.
+
+    Keyframeable options and aperture values come from their (constant) curves,
+    as the pipeline resolves them, unless ``per_frame`` gives them frame by frame.
+    """
     if rgba.ndim == 3:
         rgba, disparity = rgba[None], disparity[None]
-    frames = rgba.shape[0]
-    focus_t = torch.as_tensor(focus if isinstance(focus, list) else [focus] * frames, dtype=torch.float32)
-    strength_t = torch.as_tensor(strength if isinstance(strength, list) else [strength] * frames, dtype=torch.float32)
-    engine = PhysicalEngine(options or PhysicalOptions(), aperture or ApertureSpec(), torch.device("cpu"))
-    return engine.render(EngineInput(rgba, disparity, focus_t, strength_t, extra=extra or {}))
+    frames = range(rgba.shape[0])
+    options, aperture = options or PhysicalOptions(), aperture or ApertureSpec()
+    values = {**keyframed_values(frames, aperture, options), **(per_frame or {})}
+    params = FrameParams.of(frames, focus, strength, **values)
+    engine = PhysicalEngine(options, aperture, torch.device("cpu"))
+    return engine.render(EngineInput(rgba, disparity, params))
 
 
 def point_light(height: int, width: int, y: int, x: int, value: float = 50.0, disparity: float = 0.6) -> tuple[torch.Tensor, torch.Tensor]:

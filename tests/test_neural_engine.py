@@ -16,6 +16,7 @@ from focuspull.engines.neural import NeuralEngine, NeuralOptions  # noqa: E402
 from focuspull.engines.neural.conditioning import strength_fourier  # noqa: E402
 from focuspull.engines.neural.loader import load_models  # noqa: E402
 from focuspull.errors import EngineError, WeightsError  # noqa: E402
+from focuspull.params import FrameParams  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
@@ -62,7 +63,7 @@ def batches(rgba, disparity, sizes) -> Iterator[EngineInput]:
     i = 0
     for size in sizes:
         j = i + size
-        yield EngineInput(rgba[i:j], disparity[i:j], torch.ones(j - i), torch.full((j - i,), K), FRAMES[i:j])
+        yield EngineInput(rgba[i:j], disparity[i:j], FrameParams.of(FRAMES[i:j], 1.0, K))
         i = j
 
 
@@ -178,7 +179,7 @@ def test_stream_needs_the_shot_range_and_shot_order(models):
         next(engine.render_stream(batches(*shot(1), [1])))
     engine = make_engine(models)
     rgba, disparity = shot(2)
-    backwards = EngineInput(rgba, disparity, torch.ones(2), torch.full((2,), K), (1002, 1001))
+    backwards = EngineInput(rgba, disparity, FrameParams.of((1002, 1001), 1.0, K))
     with pytest.raises(EngineError, match="out of shot order"):
         list(engine.render_stream(iter([backwards])))
 

@@ -12,6 +12,7 @@ from focuspull.aperture import ApertureSpec  # noqa: E402
 from focuspull.engines.base import EngineInput, ShotStatistics  # noqa: E402
 from focuspull.engines.neural import NeuralEngine, NeuralOptions  # noqa: E402
 from focuspull.engines.neural.loader import load_models  # noqa: E402
+from focuspull.params import FrameParams  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
@@ -54,7 +55,7 @@ def test_any_length_streams_one_frame_at_a_time(models, n):
     engine._finished = watch  # type: ignore[method-assign]
     try:
         outs = list(engine.render_stream(
-            EngineInput(rgb[t : t + 1], disparity[t : t + 1], torch.tensor([0.5]), torch.tensor([12.0]), frames[t : t + 1])
+            EngineInput(rgb[t : t + 1], disparity[t : t + 1], FrameParams.of(frames[t : t + 1], 0.5, 12.0))
             for t in range(n)
         ))
     finally:

@@ -20,11 +20,11 @@ RADIUS = 14.0  # full-resolution plane (below twice the pyramid radius)
 
 
 def _footprint(aperture: ApertureSpec, radius: float = RADIUS, size: int = SIZE, y: int | None = None, x: int | None = None,
-               extra: dict | None = None) -> torch.Tensor:
+               per_frame: dict | None = None) -> torch.Tensor:
     y = size // 2 if y is None else y
     x = size // 2 if x is None else x
     rgb, disp = point_light(size, size, y, x, value=50.0, disparity=0.6)
-    return render(rgb, disp, focus=0.5, strength=radius / 0.1, aperture=aperture, extra=extra).rgba[0, 0]
+    return render(rgb, disp, focus=0.5, strength=radius / 0.1, aperture=aperture, per_frame=per_frame).rgba[0, 0]
 
 
 def _boundary(image: torch.Tensor, cy: float, cx: float, angles: int = 360) -> torch.Tensor:
@@ -88,9 +88,9 @@ def test_anamorphic_aspect(aspect: float) -> None:
 def test_keyframed_rotation_and_aspect_come_per_frame() -> None:
     rgb, disp = point_light(SIZE, SIZE, C, C, value=50.0, disparity=0.6)
     aperture = ApertureSpec(shape="polygon", blades=6, rotation_deg=Curve.from_json({"keys": [[1, 0.0], [2, 30.0]]}))
-    extra = {"rotation_deg": torch.tensor([0.0, 15.0]), "aspect": torch.tensor([1.0, 0.6])}
+    per_frame = {"rotation_deg": [0.0, 15.0], "aspect": [1.0, 0.6]}
     out = render(torch.stack([rgb, rgb]), torch.stack([disp, disp]), focus=0.5, strength=RADIUS / 0.1,
-                 aperture=aperture, extra=extra).rgba
+                 aperture=aperture, per_frame=per_frame).rgba
     _, corner0 = _corner_count_and_angle(_boundary(out[0, 0], C, C))
     assert _angle_diff(corner0, 90.0, 60.0) < 2.0
     m0, m1 = moments(out[0, 0]), moments(out[1, 0])
@@ -187,10 +187,11 @@ def test_in_focus_width_keeps_a_depth_range_sharp() -> None:
     assert footprint_radius(out[:, 48:, 48:], 18, 18) == pytest.approx(10.0, abs=0.7)
 
 
-def test_keyframed_options_arrive_through_extra() -> None:
+def test_keyframed_options_arrive_through_frame_params() -> None:
     rgb, disp = point_light(SIZE, SIZE, C, C, value=50.0, disparity=0.6)
-    extra = {"front_scale": torch.tensor([1.0, 0.5])}
-    out = render(torch.stack([rgb, rgb]), torch.stack([disp, disp]), focus=0.5, strength=RADIUS / 0.1, extra=extra).rgba
+    per_frame = {"front_scale": [1.0, 0.5]}
+    out = render(torch.stack([rgb, rgb]), torch.stack([disp, disp]), focus=0.5, strength=RADIUS / 0.1,
+                 per_frame=per_frame).rgba
     assert footprint_radius(out[0], C, C) == pytest.approx(RADIUS, abs=0.7)
     assert footprint_radius(out[1], C, C) == pytest.approx(RADIUS / 2, abs=0.7)
 

@@ -203,8 +203,9 @@ def test_gpu_matches_cpu() -> None:
     disp = torch.linspace(0.0, 1.0, W)[None, None, :].expand(1, H, W).clone()
     from focuspull.aperture import ApertureSpec
     from focuspull.engines.base import EngineInput
+    from focuspull.params import FrameParams
 
-    batch = EngineInput(rgb[None], disp[None], torch.tensor([0.5]), torch.tensor([30.0]))
+    batch = EngineInput(rgb[None], disp[None], FrameParams.of(1, 0.5, 30.0))
     cpu = PhysicalEngine(PhysicalOptions(), ApertureSpec(), torch.device("cpu")).render(batch).rgba
     gpu = PhysicalEngine(PhysicalOptions(), ApertureSpec(), torch.device("cuda")).render(batch).rgba
     assert torch.allclose(cpu, gpu.cpu(), atol=1e-4)

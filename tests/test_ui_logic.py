@@ -97,21 +97,6 @@ def test_data_to_display_inverts_the_core_mapping(origin):
 
 
 # -- overlays ------------------------------------------------------------------------------
-def test_signed_coc_is_the_physical_engines():
-    import torch
-
-    from focuspull.engines.physical import PhysicalEngine
-    from focuspull.ui.overlays import signed_coc_px
-
-    rng = np.random.default_rng(1)
-    d = rng.uniform(0.0, 1.0, (16, 16)).astype(np.float32)
-    params = {"front_scale": 1.5, "back_scale": 0.5, "in_focus_width": 0.1}
-    expected = PhysicalEngine.signed_radius(None, torch.from_numpy(d), 0.4, 12.0, params).numpy()
-    got = signed_coc_px(d, 0.4, 12.0, **params)
-    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
-    assert (got[d > 0.45] > 0).all() and (got[d < 0.35] < 0).all()  # + in front, - behind
-
-
 def test_in_focus_matte_fades_between_one_and_two_thresholds():
     from focuspull.ui.overlays import in_focus_matte
 
@@ -134,6 +119,7 @@ def test_reduced_preview_box_filters_the_plate_and_scales_k():
     import torch
 
     from focuspull.engines.base import EngineOutput
+    from focuspull.params import FrameParams
     from focuspull.pipeline import FrameData, Shot
     from focuspull.ui.preview import downsample, render_preview
 
@@ -154,12 +140,13 @@ def test_reduced_preview_box_filters_the_plate_and_scales_k():
             return EngineOutput(rgba=batch.rgba * 2)
 
     shot = Shot(job=None, input=None, output=None, depth=None, frames=(1001,), color=None, input_colorspace="",
-                output_colorspace="", focus_disparity=(0.3,), strength_px=(16.0,))
+                output_colorspace="", engine_options=None, params=FrameParams.of((1001,), 0.3, 16.0))
     out = render_preview(Recorder(), shot, data, scale=2)
     assert out.shape == (2, 3, 4)
     np.testing.assert_allclose(out, small.rgba * 2)
-    assert float(seen["batch"].strength_px[0]) == 8.0  # K is in pixels of the plate it blurs
-    assert float(seen["batch"].focus_disparity[0]) == pytest.approx(0.3)
+    assert float(seen["batch"].params.strength_px[0]) == 8.0  # K is in pixels of the plate it blurs
+    assert float(seen["batch"].params.focus_disparity[0]) == pytest.approx(0.3)
+    assert shot.params.strength_px[0] == 16.0  # the shot's own values are untouched
 
 
 # -- session -----------------------------------------------------------------------------------
@@ -180,7 +167,7 @@ def test_new_job_focuses_the_centre_and_blurs_two_percent_of_the_width(tmp_path)
     job = new_job(pattern, output=str(tmp_path / "out" / "r.####.exr"))
     prepared = prepare(job)
     data = load_frame_data(prepared, prepared.frames[0])
-    d_f, k = prepared.focus_disparity[0], prepared.strength_px[0]
+    d_f, k = prepared.params.focus_disparity[0], prepared.params.strength_px[0]
     assert job.focus_mode == "distance"
     assert np.abs(k * (data.disparity - d_f)).max() == pytest.approx(DEFAULT_MAX_COC_FRACTION * 96, rel=1e-3)
     h, w = data.disparity.shape

@@ -150,7 +150,7 @@ def _point_mode_distance(plate: str, frame: int, x: float, y: float, tmp_path: P
         "strength": 1.0,
         "output": {"pattern": str(tmp_path / "point" / "p.####.exr")},
     })
-    return 1.0 / prepare(job).focus_disparity[0]
+    return 1.0 / prepare(job).params.focus_disparity[0]
 
 
 def test_two_clicks_on_two_frames_make_a_focus_pull(window, plate, tmp_path):
@@ -169,7 +169,7 @@ def test_two_clicks_on_two_frames_make_a_focus_pull(window, plate, tmp_path):
     assert [k.frame for k in keys] == [FIRST, FIRST + 3]
     assert keys[1].value == pytest.approx(SHOT.far_distance, rel=1e-4)  # the wall
     # the shot's per-frame focus follows: d_f = 1/S at the keys, eased in between
-    d_f = ws.shot.focus_disparity
+    d_f = ws.shot.params.focus_disparity
     assert d_f[0] == pytest.approx(1 / SHOT.near_distance, rel=1e-4)
     assert d_f[3] == pytest.approx(1 / SHOT.far_distance, rel=1e-4)
     assert SHOT.near_distance < ws.job.focus.value(FIRST + 1) < ws.job.focus.value(FIRST + 2) < SHOT.far_distance
@@ -200,7 +200,7 @@ def test_click_on_a_point_mode_job_keys_the_point(qtbot, plate, tmp_path):
     spec = ws.job.focus
     # the point in display-window pixels (the same as the data window here), to the widget's pixel
     assert (spec.x(FIRST + 2), spec.y(FIRST + 2)) == pytest.approx(POST, abs=0.5 / ws.view.scale())
-    assert ws.shot.focus_disparity[2] == pytest.approx(1 / SHOT.near_distance, rel=1e-4)
+    assert ws.shot.params.focus_disparity[2] == pytest.approx(1 / SHOT.near_distance, rel=1e-4)
 
 
 def test_click_in_disparity_mode_keys_the_disparity(qtbot, plate, tmp_path):
@@ -267,13 +267,13 @@ def test_timeline_edits_change_the_job_and_undo_restores_it(window, qtbot):
     ws.set_frame(FIRST + 1)
     ws.value_spin.setValue(12.5)
     assert ws.job.strength.value(FIRST + 1) == pytest.approx(12.5)
-    assert ws.shot.strength_px[1] == pytest.approx(12.5)
+    assert ws.shot.params.strength_px[1] == pytest.approx(12.5)
     after = ws.job
 
     while stack.index() > depth_before:
         stack.undo()
     assert ws.job == before
-    assert ws.shot.focus_disparity == pytest.approx([1 / v for v in before.focus.value.evaluate(ws.shot.frames)])
+    assert ws.shot.params.focus_disparity == pytest.approx([1 / v for v in before.focus.value.evaluate(ws.shot.frames)])
     while stack.canRedo():
         stack.redo()
     assert ws.job == after
@@ -427,7 +427,7 @@ def test_save_and_open_jobs(window, qtbot, plate, tmp_path):
     assert other.workspace.open_job(str(host_path))
     assert other.workspace.job == Job.load(host_path)
     assert other.workspace.shot.frames == tuple(frames)
-    assert other.workspace.shot.focus_disparity == pytest.approx([0.5, 0.25, 0.125, 0.0625])
+    assert other.workspace.shot.params.focus_disparity == pytest.approx([0.5, 0.25, 0.125, 0.0625])
     assert other.workspace.timeline.active_curve() == host_job.focus.value
 
 

@@ -1,10 +1,11 @@
 """Viewer overlays: depth, signed circle of confusion, and the in-focus matte.
 
-All three follow the law every engine uses, r_px = K * |d - d_f| (see the
-architecture note), signed here so an artist can tell front from back:
+All three take the signed CoC of the law every engine uses
+(``focuspull.coc.signed_coc_px``, applied per frame with
+``FrameParams.signed_coc_px``), so an artist can tell front from back:
 positive radii are nearer than the focus plane (d > d_f), negative are behind
-it. The physical engine's per-side scales and in-focus width are honoured when
-the job sets them, so the matte shows what that engine keeps sharp.
+it. Per-side scales and the in-focus width come with the law, so the matte
+shows what the engine keeps sharp.
 
 Overlays work on display-referred 0..1 images: they are a picture for the
 artist, never written anywhere.
@@ -27,23 +28,6 @@ DEFAULT_FOCUS_THRESHOLD_PX = 1.0
 _FRONT = (1.0, 0.45, 0.1)  # nearer than the focus: warm
 _BACK = (0.1, 0.55, 1.0)  # behind the focus: cool
 _PEAK = (0.15, 1.0, 0.2)
-
-
-def signed_coc_px(
-    disparity: "np.ndarray",
-    focus_disparity: float,
-    strength_px: float,
-    *,
-    front_scale: float = 1.0,
-    back_scale: float = 1.0,
-    in_focus_width: float = 0.0,
-) -> "np.ndarray":
-    """Signed CoC radius in plate pixels: + in front of the focus plane, - behind."""
-    import numpy as np
-
-    delta = np.asarray(disparity, dtype=np.float32) - np.float32(focus_disparity)
-    blur = np.maximum(np.abs(delta) - np.float32(in_focus_width / 2.0), 0.0) * np.float32(strength_px)
-    return np.where(delta >= 0, blur * np.float32(front_scale), -blur * np.float32(back_scale)).astype(np.float32)
 
 
 def in_focus_matte(coc_px: "np.ndarray", threshold_px: float = DEFAULT_FOCUS_THRESHOLD_PX) -> "np.ndarray":

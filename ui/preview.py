@@ -80,10 +80,10 @@ def render_preview(engine: "Engine", shot: "Shot", data: "FrameData", scale: int
     from focuspull.pipeline import engine_input
 
     small = downsample(data, scale)
-    if scale != 1:
-        shot = dataclasses.replace(shot, strength_px=tuple(k / scale for k in shot.strength_px))
     with torch.inference_mode():
         batch = engine_input(shot, [small], engine.device)
+        if scale != 1:
+            batch = dataclasses.replace(batch, params=batch.params.replace(strength_px=batch.params.strength_px / scale))
         out = engine.render(batch)
         return out.rgba[0].permute(1, 2, 0).float().cpu().numpy()
 

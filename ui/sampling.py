@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from focuspull.depth import disparity_to_distance
 from focuspull.errors import FocusPullError, JobError
 
 if TYPE_CHECKING:
@@ -40,7 +41,7 @@ def focus_value(job: "Job", disparity: float) -> float:
                 f"the depth under the cursor is infinitely far (disparity {disparity:g}); "
                 "a focus distance must be finite: pick a point on a surface"
             )
-        return 1.0 / disparity
+        return disparity_to_distance(disparity)
     if disparity < 0:
         raise JobError(f"disparity {disparity:g} must be >= 0")
     return disparity

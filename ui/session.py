@@ -67,14 +67,14 @@ def new_job(
     width: something visible to start from, keyed by the artist afterwards.
     """
     from focuspull.io import SequencePattern
-    from focuspull.job import Job
+    from focuspull.job import SCHEMA_ID, Job
     from focuspull.pipeline import prepare
 
     seq = SequencePattern.parse(pattern)
     if seq.is_sequence and not seq.frames_on_disk():
         raise SequenceError(f"{pattern}: no frames found on disk")
     data = {
-        "schema": "focuspull.job/1",
+        "schema": SCHEMA_ID,
         "input": {"pattern": pattern, **({"colorspace": input_colorspace} if input_colorspace else {})},
         "depth": {
             "source": "sequence" if depth else "channel",
@@ -128,17 +128,15 @@ def update_shot(shot: "Shot | None", job: "Job", read: FrameReader | None = None
     """The shot for an edited job.
 
     A full ``prepare`` when the input, depth or engine changed; otherwise the
-    per-frame focus and K are resolved again with the core's
-    ``resolve_per_frame``. ``read`` supplies frames when a mode picks from the
-    depth (point, matte, max_blur); default: read them from disk.
+    shot's FrameParams are resolved again (``pipeline.with_job``). ``read``
+    supplies frames when a mode picks from the depth (point, matte,
+    max_blur); default: read them from disk.
     """
-    from focuspull.io import SequencePattern
-    from focuspull.pipeline import prepare, resolve_focus_and_strength
+    from focuspull.pipeline import prepare, with_job
 
     if shot is None or needs_prepare(shot.job, job):
         return prepare(job, check_output=False)
-    shot = dataclasses.replace(shot, job=job, output=SequencePattern.parse(job.output.pattern))
-    return resolve_focus_and_strength(shot, read)
+    return with_job(shot, job, read)
 
 
 def load_frame_data(shot: "Shot", frame: int) -> "FrameData":

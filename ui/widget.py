@@ -21,7 +21,7 @@ from focuspull.ui._qt import QtCore, QtGui, QtWidgets, warn_if_known_bad_release
 from focuspull.ui.cache import CacheLoader
 from focuspull.ui.display import display_rgb, display_step, quantize, resize_nearest
 from focuspull.ui.document import CURVES, JobDocument
-from focuspull.ui.overlays import DEFAULT_FOCUS_THRESHOLD_PX, OVERLAY_LABELS, OVERLAYS, apply_overlay, signed_coc_px
+from focuspull.ui.overlays import DEFAULT_FOCUS_THRESHOLD_PX, OVERLAY_LABELS, OVERLAYS, apply_overlay
 from focuspull.ui.preview import PREVIEW_SCALES, PreviewController, PreviewResult
 from focuspull.ui.render import RenderController
 from focuspull.ui.sampling import data_to_display, focus_units, focus_value, pick_disparity
@@ -541,10 +541,7 @@ class FocusPullWidget(QtWidgets.QWidget):
     def coc_px(self, frame: int, disparity: "np.ndarray") -> "np.ndarray":
         """Signed CoC radius (plate pixels) of disparities of a frame at the job's current settings."""
         assert self.shot is not None
-        i = self.shot.index(frame)
-        extra = self.shot.extra
-        params = {name: float(extra[name][i]) for name in ("front_scale", "back_scale", "in_focus_width") if name in extra}
-        return signed_coc_px(disparity, self.shot.focus_disparity[i], self.shot.strength_px[i], **params)
+        return self.shot.params.signed_coc_px(disparity, self.shot.index(frame))
 
     def refresh_view(self) -> None:
         """Compose what the viewer shows: source, exposure, display/view and overlay."""
@@ -729,7 +726,7 @@ class FocusPullWidget(QtWidgets.QWidget):
             if key is not None:
                 self._set_combo(self.interp_combo, key.interpolation)
             i = shot.index(frame)
-            d_f, k = shot.focus_disparity[i], shot.strength_px[i]
+            d_f, k = float(shot.params.focus_disparity[i]), float(shot.params.strength_px[i])
             focus = f"distance {1 / d_f:.4g}" if focus_units(job) == "distance" and d_f > 0 else f"disparity {d_f:.4g}"
             keyed = [n for n in CURVES if (c := self.document.curve(n)) is not None and keyops.key_at(c, frame)]
             marks = f"  · keyed: {', '.join(keyed)}" if keyed else ""

@@ -263,7 +263,7 @@ def _failed(err: FocusPullError) -> int:
 
 def build_job(args: argparse.Namespace) -> Any:
     """The job the flags describe (or the job file with overrides)."""
-    from focuspull.job import Job
+    from focuspull.job import SCHEMA_ID, Job
 
     if args.job:
         job = Job.load(args.job)
@@ -282,7 +282,7 @@ def build_job(args: argparse.Namespace) -> Any:
     if args.weights:
         engine_options["weights"] = args.weights
     data = {
-        "schema": "focuspull.job/1",
+        "schema": SCHEMA_ID,
         "input": {"pattern": args.input, "frames": args.frames, "colorspace": args.input_colorspace},
         "depth": depth,
         "focus": focus,

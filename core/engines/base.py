@@ -1,8 +1,8 @@
 """The contract every engine implements.
 
 Engines see scene-linear float32 tensors and per-frame parameters as tensors
-of shape (T,), so a keyframed value is just another batch dimension. They know
-nothing of files, colour spaces or curves.
+of shape (T,) (``FrameParams``), so a keyframed value is just another batch
+dimension. They know nothing of files, colour spaces or curves.
 """
 
 from __future__ import annotations
@@ -17,31 +17,33 @@ if TYPE_CHECKING:
 
     from focuspull.aperture import ApertureSpec
     from focuspull.color import ColorConfig
+    from focuspull.params import FrameParams
 
 
 @dataclass(frozen=True)
 class EngineInput:
-    """A batch of T frames and their per-frame lens parameters.
+    """A batch of T frames and their per-frame parameters.
 
-    rgba:            (T, C, H, W) scene-linear float32, C = 3 (RGB) or 4
-                     (RGBA, premultiplied). Values above 1.0 are light, not errors.
-    disparity:       (T, 1, H, W) float32, larger = nearer, 0 = infinitely far.
-    focus_disparity: (T,) disparity of the sharp plane, d_f.
-    strength_px:     (T,) K of the law r_px = K * |d - d_f| in pixels of this plate.
-    frames:          host frame numbers of the T frames (for messages only).
+    rgba:      (T, C, H, W) scene-linear float32, C = 3 (RGB) or 4
+               (RGBA, premultiplied). Values above 1.0 are light, not errors.
+    disparity: (T, 1, H, W) float32, larger = nearer, 0 = infinitely far.
+    params:    the batch's FrameParams (T values each: d_f, K, the law's
+               shape, aperture and keyframed options; host frame numbers in
+               ``params.frames``). Engines read per-frame values here, never
+               from Curve fields of their options.
     """
 
     rgba: "torch.Tensor"
     disparity: "torch.Tensor"
-    focus_disparity: "torch.Tensor"
-    strength_px: "torch.Tensor"
-    frames: tuple[int, ...] = ()
-    #: keyframed engine options (fields typed Curve in the options class), each (T,)
-    extra: Mapping[str, "torch.Tensor"] = field(default_factory=dict)
+    params: "FrameParams"
 
     @property
     def num_frames(self) -> int:
         return int(self.rgba.shape[0])
+
+    @property
+    def frames(self) -> tuple[int, ...]:
+        return self.params.frames
 
 
 @dataclass(frozen=True)

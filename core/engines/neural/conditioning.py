@@ -11,12 +11,16 @@ strength k in pixels of its working image per unit of that disparity. With
 so ``k = K * (hi - lo) * scale`` where ``scale`` is working width over plate
 width (the plate is resized without squashing, so one number serves both
 axes). For a 16:9 plate fitted to the default 1024-wide box this is the
-model's own convention, ``k = K * (hi - lo) * 1024 / plate_width``.
+model's own convention, ``k = K * (hi - lo) * 1024 / plate_width``. The
+defocus condition is the same law (``focuspull.coc``) with K = 1 on the
+normalised disparity, ``|d_n - d_fn|``.
 """
 
 from __future__ import annotations
 
 import torch
+
+from focuspull.coc import coc_px
 
 #: frequencies of the strength embedding: 100 ** (i / 15), i = 0..15
 FOURIER_FREQUENCIES = 16
@@ -65,7 +69,7 @@ def defocus_map(disparity_n: torch.Tensor, focus_n: torch.Tensor) -> torch.Tenso
     (it encodes c like an image), so a focus outside the shot's range
     saturates instead of wrapping.
     """
-    return (disparity_n - focus_n.view(-1, 1, 1, 1)).abs().clamp(0.0, 1.0)
+    return coc_px(disparity_n, focus_n.view(-1, 1, 1, 1), 1.0).clamp(0.0, 1.0)
 
 
 def mpi_plane_index(
@@ -77,7 +81,7 @@ def mpi_plane_index(
     t_i = (i / planes) ** (1 / s), i = 1..planes-1: narrow near focus and
     widening away from it. Returns int64 (T, 1, H, W) in 0..planes-1.
     """
-    diff = (disparity_n - focus_n.view(-1, 1, 1, 1)).abs()
+    diff = coc_px(disparity_n, focus_n.view(-1, 1, 1, 1), 1.0)
     # A focus at (or beyond) the far end gives s = 0 and 1/s = inf: every
     # boundary collapses to 0, i.e. all but the exactly-focused pixels are in
     # the last plane. A tiny floor keeps that limit without dividing by zero.

@@ -32,6 +32,7 @@ from focuspull.engines.neural.conditioning import (
 from focuspull.engines.neural.options import NeuralOptions
 from focuspull.engines.neural.plate import ColorBridge, WorkingGeometry, coc_mix, mirror_pad, recombine, resize
 from focuspull.errors import EngineError
+from focuspull.params import FrameParams
 
 if TYPE_CHECKING:
     from focuspull.aperture import ApertureSpec
@@ -56,15 +57,13 @@ class _Frame:
     frame: int
     rgba: torch.Tensor | None  # (C, H, W) scene-linear, dropped once the output is made
     disparity: torch.Tensor | None  # (1, H, W)
-    focus_disparity: float
-    strength_px: float
+    params: FrameParams  # this frame's (T = 1)
     aif: torch.Tensor  # (4, h, w) scaled latent
     defocus: torch.Tensor  # (4, h, w) scaled latent
     embedding: torch.Tensor  # (1, C) CLIP image embedding
     features: torch.Tensor  # (32,) Fourier features of k
     residuals: list[torch.Tensor]  # encoder down-block inputs, (C_j, H_j, W_j)
     plane: torch.Tensor | None = None  # (1, h, w) MPI plane index (object attention only)
-    extra: dict[str, torch.Tensor] = field(default_factory=dict)  # keyframed aperture values, (1,)
 
 
 @dataclass
@@ -219,8 +218,9 @@ class NeuralEngine(Engine):
         span = hi - lo if hi > lo else 1.0
         rgba = batch.rgba[t].float()
         disparity = batch.disparity[t].float()
-        focus = float(batch.focus_disparity[t])
-        strength = float(batch.strength_px[t])
+        params = batch.params.take([t])
+        focus = float(params.focus_disparity[0])
+        strength = float(params.strength_px[0])
         dev = self.device
 
         # Linear light is resized (averaging light is right only in linear), then encoded.
@@ -256,15 +256,13 @@ class NeuralEngine(Engine):
             frame=frame,
             rgba=batch.rgba[t],
             disparity=batch.disparity[t],
-            focus_disparity=focus,
-            strength_px=strength,
+            params=params,
             aif=(aif_latent[0] * sf).to(keep),
             defocus=(defocus_latent[0] * sf).to(keep),
             embedding=embedding.to(keep),
             features=features,
             residuals=[r[0].to(keep) for r in residuals],
             plane=plane,
-            extra={name: values[t : t + 1] for name, values in batch.extra.items()},
         )
 
     def _embed(self, display: torch.Tensor) -> torch.Tensor:
@@ -353,7 +351,7 @@ class NeuralEngine(Engine):
         h, w = geometry.content
         model_rgb = resize(self.bridge.decode(display[..., :h, :w]), geometry.plate_size)[0]
         plate = f.rgba.to(self.device).float()
-        radius = f.strength_px * (f.disparity.to(self.device).float() - f.focus_disparity).abs()
+        radius = abs(f.params.signed_coc_px(f.disparity.to(self.device).float(), 0))
         sharp = self.options.sharp_radius_px
         blend = self.options.blend_radius_px or max(sharp + 1.0, 2.0 / geometry.scale)
         mix = coc_mix(radius, sharp, blend)
@@ -382,14 +380,7 @@ class NeuralEngine(Engine):
         if bool(((encoded >= 0.0) & (encoded <= 1.0)).all()):
             return 0.0
         physical = self._physical().render(
-            EngineInput(
-                rgba=f.rgba[None].to(self.device),
-                disparity=f.disparity[None].to(self.device),
-                focus_disparity=torch.tensor([f.focus_disparity], device=self.device),
-                strength_px=torch.tensor([f.strength_px], device=self.device),
-                frames=(f.frame,),
-                extra=f.extra,
-            )
+            EngineInput(rgba=f.rgba[None].to(self.device), disparity=f.disparity[None].to(self.device), params=f.params)
         ).rgba[:, :3].float()
         return (physical - self.bridge.roundtrip(physical))[0].to(self.device)
 

@@ -31,14 +31,12 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, ClassVar
 
 import torch
 import torch.nn.functional as F
 
 from focuspull.aperture import ApertureSpec
-from focuspull.curves import Curve
 from focuspull.engines.base import Engine, EngineInput, EngineOutput
 from focuspull.engines.physical import convolve
 from focuspull.engines.physical.fill import fill_hidden
@@ -46,6 +44,7 @@ from focuspull.engines.physical.kernels import KernelShape, kernel_half_size, re
 from focuspull.engines.physical.ladder import ladder_levels, pyramid_factor
 from focuspull.engines.physical.options import PhysicalOptions
 from focuspull.errors import EngineError, ImageDataError
+from focuspull.params import FrameParams
 
 if TYPE_CHECKING:
     from focuspull.color import ColorConfig
@@ -83,23 +82,14 @@ class PhysicalEngine(Engine):
 
     # -- public -------------------------------------------------------------
     def render(self, batch: EngineInput) -> EngineOutput:
-        rgba, disparity = batch.rgba, batch.disparity
+        rgba, disparity, params = batch.rgba, batch.disparity, batch.params
         _check_input(batch)
-        frames = batch.num_frames
-        params = {name: self._per_frame(name, curve, batch) for name, curve in self._curves().items()}
-        focus = batch.focus_disparity.detach().to("cpu", torch.float64).reshape(-1)
-        strength = batch.strength_px.detach().to("cpu", torch.float64).reshape(-1)
         outputs: list[torch.Tensor] = []
         aux_frames: dict[str, list[torch.Tensor]] = {name: [] for name in self.options.aux_channels}
         with torch.no_grad():
-            for t in range(frames):
-                frame_params = {name: float(values[t]) for name, values in params.items()}
+            for t in range(batch.num_frames):
                 out, aux = self._render_frame(
-                    rgba[t].to(self.device, torch.float32),
-                    disparity[t, 0].to(self.device, torch.float32),
-                    float(focus[t]),
-                    float(strength[t]),
-                    frame_params,
+                    rgba[t].to(self.device, torch.float32), disparity[t, 0].to(self.device, torch.float32), params, t
                 )
                 outputs.append(out.to(rgba.device))
                 for name in aux_frames:
@@ -114,57 +104,29 @@ class PhysicalEngine(Engine):
         return attrs
 
     # -- parameters -----------------------------------------------------------
-    def _curves(self) -> dict[str, Curve]:
-        curves = {}
-        for source in (self.options, self.aperture):
-            for name, value in vars(source).items():
-                if isinstance(value, Curve):
-                    curves[name] = value
-        return curves
-
-    @staticmethod
-    def _per_frame(name: str, curve: Curve, batch: EngineInput) -> torch.Tensor:
-        """A keyframed value per frame: from the pipeline's ``extra``, else the curve itself."""
-        if name in batch.extra:
-            values = torch.as_tensor(batch.extra[name], dtype=torch.float64).reshape(-1).cpu()
-            if values.numel() != batch.num_frames:
-                raise EngineError(f"engine input extra[{name!r}] has {values.numel()} values for {batch.num_frames} frames")
-            return values
-        if batch.frames:
-            return torch.tensor(curve.evaluate(batch.frames), dtype=torch.float64)
-        return torch.full((batch.num_frames,), curve.keys[0].value, dtype=torch.float64)
-
-    def _kernel_shape(self, params: Mapping[str, float]) -> KernelShape:
+    def _kernel_shape(self, params: FrameParams, t: int) -> KernelShape:
         ap = self.aperture
-        aspect = params["aspect"]
+        aspect = float(params.aspect[t])
         if not aspect > 0:
             raise EngineError(f"aperture.aspect: {aspect} must be greater than 0")
         return KernelShape(
             shape=ap.shape,
             blades=ap.blades,
             roundness=ap.roundness,
-            rotation_deg=params["rotation_deg"],
+            rotation_deg=float(params.rotation_deg[t]),
             aspect=aspect,
             inner_radius=ap.inner_radius,
             kernel_path=ap.kernel_path,
         )
 
     # -- one frame ----------------------------------------------------------
-    def signed_radius(self, disparity: torch.Tensor, focus: float, strength: float, params: Mapping[str, float]) -> torch.Tensor:
-        """Signed CoC radius in pixels after the in-focus width and front/back multipliers."""
-        offset = disparity - focus
-        half_width = 0.5 * params["in_focus_width"]
-        if half_width > 0:
-            offset = torch.sign(offset) * torch.clamp(offset.abs() - half_width, min=0.0)
-        radius = strength * offset
-        return torch.where(radius > 0, radius * params["front_scale"], radius * params["back_scale"])
-
     def _render_frame(
-        self, image: torch.Tensor, disparity: torch.Tensor, focus: float, strength: float, params: Mapping[str, float]
+        self, image: torch.Tensor, disparity: torch.Tensor, params: FrameParams, t: int
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Frame t of the batch; its lens parameters are ``params`` at position t."""
         opts = self.options
         channels, height, width = image.shape
-        radius = self.signed_radius(disparity, focus, strength, params)
+        radius = params.signed_coc_px(disparity, t)
         max_abs = float(radius.abs().max()) if radius.numel() else 0.0
         levels = ladder_levels(max_abs, opts.pyramid_radius_px, opts.plane_step_px)
         level_t = torch.tensor(levels, dtype=torch.float32, device=image.device)
@@ -180,7 +142,7 @@ class PhysicalEngine(Engine):
         # the stack blurred for each slab: premultiplied colour, alpha (occlusion), weight (normalisation)
         stack = torch.cat([colour, image[3:4]] if has_alpha else [colour], dim=0)
         alpha_index = 3
-        shape = self._kernel_shape(params)
+        shape = self._kernel_shape(params, t)
 
         acc = torch.zeros(stack.shape[0] + 1, height, width, dtype=torch.float32, device=image.device)
         frame = _Frame(levels, slab, share, stack, _slab_blocks(slab), shape)
@@ -402,13 +364,13 @@ def _check_input(batch: EngineInput) -> None:
     t, _, h, w = rgba.shape
     if tuple(disparity.shape) != (t, 1, h, w):
         raise ImageDataError(f"physical engine: disparity must be {(t, 1, h, w)}, got {tuple(disparity.shape)}")
-    for name, value in (("focus_disparity", batch.focus_disparity), ("strength_px", batch.strength_px)):
-        if value.numel() != t:
-            raise ImageDataError(f"physical engine: {name} must have {t} values, got {value.numel()}")
+    if len(batch.params) != t:
+        raise ImageDataError(f"physical engine: params must have {t} frames, got {len(batch.params)}")
     if not bool(torch.isfinite(disparity).all()):
         raise ImageDataError("physical engine: disparity has NaN or infinite values")
-    if bool((batch.strength_px < 0).any()):
-        raise ImageDataError(f"physical engine: strength_px must be >= 0, got {batch.strength_px.min().item()}")
+    strength = batch.params.strength_px
+    if bool((strength < 0).any()):
+        raise ImageDataError(f"physical engine: strength_px must be >= 0, got {float(strength.min())}")
 
 
 def _highlight_boost(colour: torch.Tensor, radius: torch.Tensor, opts: PhysicalOptions) -> torch.Tensor:
