@@ -1,11 +1,20 @@
-"""The data path: job -> frames -> engine -> atomically written frames.
+"""The data path, as four numbered stages:
 
-``prepare`` resolves a job against the disk (patterns, frames, colour spaces,
-per-frame parameters) and fails before anything is written when the job
-cannot work. ``render_shot`` streams frames through the engine: frames are
-read ahead on a thread, converted to scene-linear, rendered, converted back
-and written through a temporary file, one frame at a time, so a 200-frame 4K
-shot needs the memory of a few frames.
+1. **resolve** (``prepare``): the job against the disk: patterns, frames,
+   every header (opened once, cached), colour spaces, engine options, and the
+   per-frame ``FrameParams``; fails before anything is written when the job
+   cannot work. Returns a ``Shot``, built once.
+2. **scan** (``ShotScan``): one pass over the shot, and only when something
+   needs all of it: focus picks and tracking (focus from a point or a matte,
+   strength from the largest blur) and the disparity statistics an engine
+   normalises by. The frames it decodes are kept, within a memory budget
+   (``FrameStore``), for the render.
+3. **render** (``render_shot``): each frame decoded and colour-converted once
+   (or taken from the scan), read ahead on threads, through the engine one
+   frame at a time, so a 200-frame 4K shot needs the memory of a few frames.
+4. **write** (``write_frame``): back to the output colour space, every other
+   channel and attribute kept, atomically through a temporary file; "already
+   written by this job" is the I/O layer's ``written_by``.
 """
 
 from __future__ import annotations
@@ -25,6 +34,7 @@ from focuspull import __version__
 from focuspull.depth import check_depth_size, to_disparity
 from focuspull.depth import resample as resample_depth
 from focuspull.errors import CancelledError, ImageDataError, JobError, OutputError, SequenceError
+from focuspull.io.written import written_by
 from focuspull.job import Job
 from focuspull.params import FrameParams, resolve_frame_params
 from focuspull.progress import NullProgress, Progress
@@ -34,14 +44,19 @@ if TYPE_CHECKING:
     import torch
 
     from focuspull.color import ColorConfig
-    from focuspull.engines.base import Engine, EngineInput
+    from focuspull.engines.base import Engine, EngineInput, ShotStatistics
     from focuspull.io import ImageFrame, SequencePattern
 
 log = logging.getLogger(__name__)
 
 DEPTH_CHANNEL_GUESSES = ("Z", "depth.Z", "depth.z", "Z.Z", "depth", "zDepth")
+#: the output header's record of the job that made a frame (resume)
+JOB_KEY = "focuspull/job"
+#: decoded frames the scan keeps for the render (beyond it, frames are decoded again)
+DEFAULT_FRAME_STORE_BYTES = 4 * 1024**3
 
 
+# == 1. resolve the job against the disk ===================================================
 @dataclass(frozen=True)
 class Source:
     """Where a shot's frames come from and how they become scene-linear RGBA and disparity."""
@@ -63,6 +78,8 @@ class Shot(Source):
     output_colorspace: str
     engine_options: Any
     params: FrameParams
+    #: the disparity range of the whole shot, when the scan measured it
+    statistics: "ShotStatistics | None" = None
 
     def index(self, frame: int) -> int:
         return self.frames.index(frame)
@@ -76,12 +93,18 @@ class RenderReport:
 
 
 def prepare(
-    job: Job, frames: Sequence[int] | None = None, *, check_output: bool = True, progress: Progress | None = None
+    job: Job,
+    frames: Sequence[int] | None = None,
+    *,
+    check_output: bool = True,
+    progress: Progress | None = None,
+    store: "FrameStore | None" = None,
 ) -> Shot:
-    """Resolve and check everything that can be checked before rendering.
+    """Stage 1: resolve and check everything that can be checked before rendering.
 
     ``check_output=False`` is for viewing (the UI): the output folder is then
-    neither created nor checked.
+    neither created nor checked. When focus or strength need the whole shot,
+    stage 2 runs here; ``store`` keeps the frames it decodes for the render.
     """
     from focuspull.color import ColorConfig
     from focuspull.engines import parse_options
@@ -135,14 +158,14 @@ def prepare(
     if estimated is not None:
         depth = _estimate_depth(job, plate, estimated, frames, color, input_colorspace, progress or NullProgress())
     source = Source(job=job, input=plate, depth=depth, color=color, input_colorspace=input_colorspace)
+    scan = ShotScan(source, store)
     params = resolve_frame_params(
-        job, frames, engine_options=engine_options, width_px=_display_width(first_header),
-        read=lambda frames: read_frames(source, frames),
+        job, frames, engine_options=engine_options, width_px=_display_width(first_header), read=scan.read
     )
     return Shot(
         job=job, input=plate, depth=depth, color=color, input_colorspace=input_colorspace,
         output=output, frames=frames, output_colorspace=output_colorspace, engine_options=engine_options,
-        params=params,
+        params=params, statistics=scan.statistics(frames),
     )
 
 
@@ -192,7 +215,53 @@ def _check_output_folder(first_path: str) -> None:
         raise OutputError(f"output folder {folder}: not writable")
 
 
-# -- per-frame data ------------------------------------------------------------
+def _check_estimated_pattern(
+    estimated: "SequencePattern", plate: "SequencePattern", output: "SequencePattern", frames: Sequence[int]
+) -> None:
+    if estimated.same_files_as(plate, frames=frames):
+        raise OutputError(f"depth.pattern: {estimated.text} names the input plate's files; refusing to overwrite the input")
+    if estimated.same_files_as(output, frames=frames):
+        raise OutputError(f"depth.pattern: {estimated.text} names the output's files; the estimated depth needs its own")
+
+
+def _size(text: str) -> tuple[int, int]:
+    width, _, height = text.partition("x")
+    return int(width), int(height)
+
+
+def _estimate_depth(
+    job: Job, plate: "SequencePattern", target: "SequencePattern", frames: Sequence[int], color: "ColorConfig",
+    input_colorspace: str, progress: Progress,
+) -> "SequencePattern":
+    from focuspull.estimate.shot import estimate_shot_depth
+
+    spec = job.depth
+    return estimate_shot_depth(
+        plate=plate, frames=frames, color=color, input_colorspace=input_colorspace, target=target,
+        model=spec.model, stabilize_weight=spec.stabilize, percentiles=spec.percentiles, device=job.engine.device,
+        on_frame=lambda done, total: progress.stage("depth", done, total),
+    )
+
+
+def with_job(shot: Shot, job: Job, read: "Callable[[Sequence[int]], Iterable[FrameData]] | None" = None) -> Shot:
+    """The shot of an edited job whose input, depth, engine, aperture and colour are unchanged
+    (the workspace after a key edit): the same disk resolution, FrameParams resolved again.
+    Modes that pick from the depth read frames through ``read`` (default: from disk)."""
+    from focuspull.io import SequencePattern
+    from focuspull.io.header import read_header
+
+    scan = ShotScan(shot)
+    params = resolve_frame_params(
+        job, shot.frames, engine_options=shot.engine_options,
+        width_px=_display_width(read_header(shot.input.path(shot.frames[0]))), read=read or scan.read,
+    )
+    return dataclasses.replace(
+        shot, job=job, output=SequencePattern.parse(job.output.pattern), params=params,
+        statistics=scan.statistics(shot.frames) or shot.statistics,
+    )
+
+
+# == frames in: decoded, checked, converted to scene-linear and disparity (stages 2, 3) ======
 @dataclass(frozen=True)
 class FrameData:
     """One frame ready for an engine, plus what is needed to write it back."""
@@ -239,6 +308,124 @@ def _guess_depth_channel(image: "ImageFrame") -> str:
     )
 
 
+def read_frames(
+    source: Source, frames: Sequence[int] | None = None, *, store: "FrameStore | None" = None
+) -> Iterator[FrameData]:
+    """Frames in order: taken from ``store`` when the scan kept them, else decoded
+    (read ahead on threads, plate and depth), checked and converted.
+    ``frames`` defaults to the whole shot when ``source`` is a Shot."""
+    from focuspull.io import read_sequence
+
+    frames = tuple(source.frames if frames is None else frames)  # type: ignore[attr-defined]
+    kept = store.frames() if store is not None else set()
+    missing = [f for f in frames if f not in kept]
+    plates = read_sequence(source.input, missing, prefetch=2) if missing else None
+    depths = read_sequence(source.depth, missing, prefetch=2) if missing and source.depth is not None else None
+    try:
+        for frame in frames:
+            if frame in kept:
+                yield store.take(frame)  # type: ignore[union-attr]
+                continue
+            _, image = next(plates)  # type: ignore[arg-type]
+            depth_image = next(depths)[1] if depths is not None else None
+            yield load_frame(source, frame, image, depth_image)
+    finally:
+        for reader in (plates, depths):
+            if reader is not None:
+                reader.close()
+
+
+# == 2. scan the shot once, for what needs all of it ======================================
+class FrameStore:
+    """Decoded frames the scan keeps for the render, within a byte budget.
+
+    The scan keeps frames in shot order until the budget is spent; the
+    render takes them (freeing them) and decodes only the rest, so a shot
+    that fits is decoded once per run. ``wanted(frame)`` limits what is kept
+    (a chunk of the shot).
+    """
+
+    def __init__(
+        self, budget_bytes: int = DEFAULT_FRAME_STORE_BYTES, wanted: "Callable[[int], bool] | None" = None
+    ) -> None:
+        self.budget_bytes = int(budget_bytes)
+        self.wanted = wanted
+        self._frames: dict[int, FrameData] = {}
+        self._bytes = 0
+        self._full = False
+
+    def keep(self, data: FrameData) -> None:
+        if self._full or (self.wanted is not None and not self.wanted(data.frame)):
+            return
+        size = _frame_bytes(data)
+        if self._bytes + size > self.budget_bytes:
+            self._full = True
+            log.info("frame %d onwards will be decoded again for the render (frame store of %.1f GiB is full)",
+                     data.frame, self.budget_bytes / 1024**3)
+            return
+        self._frames[data.frame] = data
+        self._bytes += size
+
+    def frames(self) -> set[int]:
+        return set(self._frames)
+
+    def take(self, frame: int) -> FrameData:
+        data = self._frames.pop(frame)
+        self._bytes -= _frame_bytes(data)
+        return data
+
+
+def _frame_bytes(data: FrameData) -> int:
+    return int(data.image.pixels.nbytes + data.rgba.nbytes + data.disparity.nbytes)
+
+
+class ShotScan:
+    """One pass over the shot: every frame that passes through ``read`` is measured
+    (disparity range, for ``ShotStatistics``) and offered to the store.
+
+    ``read`` is what the focus modes scan with (``focus.resolve_per_frame``), so
+    focus picks, tracking, the largest-blur strength and the statistics all come
+    from the same single decode of each frame.
+    """
+
+    def __init__(self, source: Source, store: FrameStore | None = None) -> None:
+        self.source = source
+        self.store = store
+        self._ranges: dict[int, tuple[float, float]] = {}
+        self._size = (0, 0)
+
+    def read(self, frames: Sequence[int]) -> Iterator[FrameData]:
+        for data in read_frames(self.source, frames):
+            self._ranges[data.frame] = (float(data.disparity.min()), float(data.disparity.max()))
+            self._size = data.image.size
+            if self.store is not None:
+                self.store.keep(data)
+            yield data
+
+    def statistics(self, frames: Sequence[int]) -> "ShotStatistics | None":
+        """The whole shot's disparity range, or None when the scan did not see every frame."""
+        from focuspull.engines.base import ShotStatistics
+
+        if not frames or any(f not in self._ranges for f in frames):
+            return None
+        lo = min(self._ranges[f][0] for f in frames)
+        hi = max(self._ranges[f][1] for f in frames)
+        return ShotStatistics(lo, hi, tuple(frames), self._size[0], self._size[1])
+
+
+def shot_statistics(shot: Shot, store: FrameStore | None = None) -> "ShotStatistics":
+    """The shot's statistics: from the focus scan when it ran, else a scan of its own."""
+    if shot.statistics is not None:
+        return shot.statistics
+    scan = ShotScan(shot, store)
+    for _ in scan.read(shot.frames):
+        pass
+    stats = scan.statistics(shot.frames)
+    assert stats is not None
+    return stats
+
+
+# == 3. render ===============================================================================
 def engine_input(shot: Shot, data: Sequence[FrameData], device: "torch.device") -> "EngineInput":
     """Stack frames into an engine batch with their per-frame parameters."""
     import numpy as np
@@ -253,42 +440,12 @@ def engine_input(shot: Shot, data: Sequence[FrameData], device: "torch.device") 
     )
 
 
-# -- rendering -------------------------------------------------------------------
-def read_frames(source: Source, frames: Sequence[int] | None = None) -> Iterator[FrameData]:
-    """Frames read ahead on threads (plate and depth), checked and converted.
-    ``frames`` defaults to the whole shot when ``source`` is a Shot."""
-    from focuspull.io import read_sequence
-
-    frames = tuple(source.frames if frames is None else frames)  # type: ignore[attr-defined]
-    plates = read_sequence(source.input, frames, prefetch=2)
-    depths = read_sequence(source.depth, frames, prefetch=2) if source.depth is not None else None
-    try:
-        for frame, image in plates:
-            depth_image = next(depths)[1] if depths is not None else None
-            yield load_frame(source, frame, image, depth_image)
-    finally:
-        plates.close()
-        if depths is not None:
-            depths.close()
-
-
 def make_engine(shot: Shot, device: "torch.device | None" = None) -> "Engine":
     from focuspull.device import resolve_device
     from focuspull.engines import create_engine
 
     device = device or resolve_device(shot.job.engine.device)
     return create_engine(shot.job.engine.name, shot.engine_options, shot.job.aperture, device, shot.color)
-
-
-def shot_statistics(shot: Shot) -> Any:
-    """Disparity range over the whole shot (a pass over the depth only)."""
-    from focuspull.engines.base import ShotStatistics
-
-    lo, hi, size = float("inf"), float("-inf"), (0, 0)
-    for data in read_frames(shot):
-        lo, hi = min(lo, float(data.disparity.min())), max(hi, float(data.disparity.max()))
-        size = data.image.size
-    return ShotStatistics(lo, hi, shot.frames, size[0], size[1])
 
 
 def render_shot(
@@ -299,13 +456,14 @@ def render_shot(
     engine: "Engine | None" = None,
     frames: Sequence[int] | None = None,
     resume: bool = False,
+    store: FrameStore | None = None,
 ) -> RenderReport:
-    """Render and write ``frames`` (default: the whole shot); one event per frame.
+    """Stages 3 and 4: render and write ``frames`` (default: the whole shot); one event per frame.
 
     ``frames`` is a chunk of the shot: the engine still sees the context frames
     it asks for around the chunk, so a shot rendered in chunks equals the shot
     rendered at once. ``resume`` skips frames whose output was already written
-    by the same job.
+    by the same job. ``store``: frames the scan kept (taken, not decoded again).
     """
     import torch
 
@@ -315,7 +473,8 @@ def render_shot(
     if unknown:
         raise JobError(f"frames {unknown[:5]} are not in the shot's frame list")
     if resume:
-        done_before = [f for f in targets if _already_written(shot, f)]
+        fingerprint = job_fingerprint(shot.job)
+        done_before = [f for f in targets if written_by(shot.output.path(f), JOB_KEY, fingerprint)]
         if done_before:
             log.info("resume: %d frame(s) already written, skipping them", len(done_before))
         skip = set(done_before)
@@ -330,7 +489,7 @@ def render_shot(
     # The engine first: missing weights or a missing GPU fail before "start".
     engine = engine or make_engine(shot)
     if engine.needs_shot_statistics:
-        engine.begin_shot(shot_statistics(shot))
+        engine.begin_shot(shot_statistics(shot, store))
     progress.start(total, targets[0], targets[-1])
     wanted = set(targets)
     context = engine.context_frames
@@ -342,7 +501,7 @@ def render_shot(
     pending: deque[FrameData] = deque()
 
     def batches() -> Iterator["EngineInput"]:
-        for data in read_frames(shot, span):
+        for data in read_frames(shot, span, store=store):
             if cancel is not None and cancel.is_set():
                 raise CancelledError(f"cancelled before frame {data.frame}")
             pending.append(data)
@@ -365,6 +524,7 @@ def render_shot(
     return RenderReport(tuple(written), shot.output.canonical(), seconds)
 
 
+# == 4. write ================================================================================
 def job_fingerprint(job: Job) -> str:
     """What makes a frame's pixels: the job without its frame list and device.
 
@@ -378,27 +538,6 @@ def job_fingerprint(job: Job) -> str:
     data["input"].pop("frames", None)
     data["engine"].pop("device", None)
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def _already_written(shot: Shot, frame: int) -> bool:
-    from focuspull.errors import ImageReadError
-    from focuspull.io.header import read_header
-
-    path = shot.output.path(frame)
-    if not os.path.exists(path):
-        return False
-    try:
-        metadata = read_header(path)["metadata"]
-    except ImageReadError:
-        return False
-    if metadata.get("focuspull/job") != job_fingerprint(shot.job):
-        return False
-    # Our writes are atomic, but a copy or a sync tool can truncate a frame
-    # after its header: only a frame whose pixels read is done.
-    import OpenImageIO as oiio
-
-    buf = oiio.ImageBuf(path)
-    return buf.read(force=True) and not buf.has_error
 
 
 def write_frame(
@@ -430,7 +569,7 @@ def write_frame(
         "focuspull/focus_disparity": float(shot.params.focus_disparity[index]),
         "focuspull/strength_px": float(shot.params.strength_px[index]),
         "focuspull/input": shot.input.path(data.frame),
-        "focuspull/job": job_fingerprint(job),
+        JOB_KEY: job_fingerprint(job),
         "oiio:ColorSpace": shot.output_colorspace,
         **engine.header_attributes(),
     }
@@ -450,6 +589,7 @@ def _format_name(spec: Any, channel: int) -> str:
     return "half" if fmt == "half" else "float"
 
 
+# == the whole path ==========================================================================
 def render_job(
     job: Job,
     progress: Progress | None = None,
@@ -466,60 +606,17 @@ def render_job(
     """
     progress = progress or NullProgress()
     try:
-        shot = prepare(job, frames, progress=progress)
+        store = FrameStore(wanted=(lambda f: chunk[0] <= f <= chunk[1]) if chunk is not None else None)
+        shot = prepare(job, frames, progress=progress, store=store)
         targets = None
         if chunk is not None:
             targets = [f for f in shot.frames if chunk[0] <= f <= chunk[1]]
             if not targets:
                 raise JobError(f"chunk {chunk[0]}-{chunk[1]}: no frame of the shot is in it")
-        return render_shot(shot, progress, cancel=cancel, frames=targets, resume=resume)
+        return render_shot(shot, progress, cancel=cancel, frames=targets, resume=resume, store=store)
     except Exception as err:
         from focuspull.errors import FocusPullError
 
         code = err.code if isinstance(err, FocusPullError) else "internal_error"
         progress.error(code, err.one_line() if isinstance(err, FocusPullError) else f"{type(err).__name__}: {err}")
         raise
-
-
-# -- depth sources, focus and strength (depth/focus issue) ----------------------------
-def _check_estimated_pattern(
-    estimated: "SequencePattern", plate: "SequencePattern", output: "SequencePattern", frames: Sequence[int]
-) -> None:
-    if estimated.same_files_as(plate, frames=frames):
-        raise OutputError(f"depth.pattern: {estimated.text} names the input plate's files; refusing to overwrite the input")
-    if estimated.same_files_as(output, frames=frames):
-        raise OutputError(f"depth.pattern: {estimated.text} names the output's files; the estimated depth needs its own")
-
-
-def _size(text: str) -> tuple[int, int]:
-    width, _, height = text.partition("x")
-    return int(width), int(height)
-
-
-def _estimate_depth(
-    job: Job, plate: "SequencePattern", target: "SequencePattern", frames: Sequence[int], color: "ColorConfig",
-    input_colorspace: str, progress: Progress,
-) -> "SequencePattern":
-    from focuspull.estimate.shot import estimate_shot_depth
-
-    spec = job.depth
-    return estimate_shot_depth(
-        plate=plate, frames=frames, color=color, input_colorspace=input_colorspace, target=target,
-        model=spec.model, stabilize_weight=spec.stabilize, percentiles=spec.percentiles, device=job.engine.device,
-        on_frame=lambda done, total: progress.stage("depth", done, total),
-    )
-
-
-def with_job(shot: Shot, job: Job, read: "Callable[[Sequence[int]], Iterable[FrameData]] | None" = None) -> Shot:
-    """The shot of an edited job whose input, depth, engine, aperture and colour are unchanged
-    (the workspace after a key edit): the same disk resolution, FrameParams resolved again.
-    Modes that pick from the depth read frames through ``read`` (default: from disk)."""
-    from focuspull.io import SequencePattern
-    from focuspull.io.header import read_header
-
-    params = resolve_frame_params(
-        job, shot.frames, engine_options=shot.engine_options,
-        width_px=_display_width(read_header(shot.input.path(shot.frames[0]))),
-        read=read or (lambda frames: read_frames(shot, frames)),
-    )
-    return dataclasses.replace(shot, job=job, output=SequencePattern.parse(job.output.pattern), params=params)

@@ -36,9 +36,9 @@ def _lookup(name: str) -> tuple[type, type]:
     module_name, engine_cls, options_cls = _ENGINES[name]
     try:
         module = importlib.import_module(module_name)
-    except ModuleNotFoundError as err:
+        return getattr(module, engine_cls), getattr(module, options_cls)
+    except ModuleNotFoundError as err:  # a missing extra (the engine class is imported lazily)
         raise EngineError(f"engine {name!r} is not available in this installation: {err}") from err
-    return getattr(module, engine_cls), getattr(module, options_cls)
 
 
 def options_class(name: str) -> type:

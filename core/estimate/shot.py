@@ -195,16 +195,6 @@ def _signature(plate: "SequencePattern", frames: Sequence[int], colorspace: str,
 
 
 def _reusable(target: "SequencePattern", frames: Sequence[int], signature: str) -> bool:
-    from focuspull.io import read_header
+    from focuspull.io import written_by
 
-    for frame in frames:
-        path = target.path(frame)
-        if not os.path.isfile(path):
-            return False
-        try:
-            metadata = read_header(path)["metadata"]
-        except FocusPullError:
-            return False
-        if metadata.get("focuspull/depth_signature") != signature:
-            return False
-    return True
+    return all(written_by(target.path(frame), "focuspull/depth_signature", signature) for frame in frames)

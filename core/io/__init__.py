@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from focuspull.io.header import read_header
     from focuspull.io.image import ImageFrame, read_image, write_image
     from focuspull.io.sequence import check_frames, read_sequence
+    from focuspull.io.written import written_by
 
 __all__ = [
     "SequencePattern",
@@ -29,6 +30,7 @@ __all__ = [
     "check_frames",
     "read_sequence",
     "read_header",
+    "written_by",
 ]
 
 _LAZY = {
@@ -38,6 +40,7 @@ _LAZY = {
     "check_frames": "focuspull.io.sequence",
     "read_sequence": "focuspull.io.sequence",
     "read_header": "focuspull.io.header",
+    "written_by": "focuspull.io.written",
 }
 
 
