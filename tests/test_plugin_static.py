@@ -57,10 +57,15 @@ def test_plugin_never_mentions_torch_or_numpy():
 
 
 def test_shipped_schema_is_the_cores_schema():
-    from focuspull.job import schema
+    from focuspull.job import SCHEMA_ID, schema
 
     shipped = json.loads((COMMON / "focuspull_job.schema.json").read_text(encoding="utf-8"))
     assert shipped == schema(), "stale copy: run python -m focuspull.install.export_schema"
+    # the host package cannot import the core: its copy of the schema id must match
+    tree = ast.parse((COMMON / "focuspull_client.py").read_text(encoding="utf-8"))
+    ids = [n.value.value for n in tree.body if isinstance(n, ast.Assign) and isinstance(n.value, ast.Constant)
+           and any(getattr(t, "id", None) == "SCHEMA_ID" for t in n.targets)]
+    assert ids == [SCHEMA_ID]
 
 
 def test_nuke_plugin_type_checks_against_types_nuke():

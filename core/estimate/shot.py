@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from focuspull import __version__
-from focuspull.errors import FocusPullError, ImageDataError
+from focuspull.errors import ImageDataError
 
 if TYPE_CHECKING:
     import numpy as np
