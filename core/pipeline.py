@@ -33,7 +33,13 @@ from typing import TYPE_CHECKING, Any
 from focuspull import __version__
 from focuspull.depth import check_depth_size, to_disparity
 from focuspull.depth import resample as resample_depth
-from focuspull.errors import CancelledError, ImageDataError, JobError, OutputError, SequenceError
+from focuspull.device import resolve_device
+from focuspull.engines import create_engine, parse_options
+from focuspull.engines.base import EngineInput, ShotStatistics
+from focuspull.errors import CancelledError, FocusPullError, ImageDataError, JobError, OutputError, SequenceError
+from focuspull.estimate.shot import default_depth_pattern, estimate_shot_depth
+from focuspull.io import SequencePattern, parse_frames
+from focuspull.io.header import read_header
 from focuspull.io.written import written_by
 from focuspull.job import Job
 from focuspull.params import FrameParams, resolve_frame_params
@@ -44,8 +50,8 @@ if TYPE_CHECKING:
     import torch
 
     from focuspull.color import ColorConfig
-    from focuspull.engines.base import Engine, EngineInput, ShotStatistics
-    from focuspull.io import ImageFrame, SequencePattern
+    from focuspull.engines.base import Engine
+    from focuspull.io import ImageFrame
 
 log = logging.getLogger(__name__)
 
@@ -106,17 +112,14 @@ def prepare(
     neither created nor checked. When focus or strength need the whole shot,
     stage 2 runs here; ``store`` keeps the frames it decodes for the render.
     """
-    from focuspull.color import ColorConfig
-    from focuspull.engines import parse_options
-    from focuspull.io import SequencePattern, check_frames, parse_frames
+    from focuspull.color import ColorConfig  # numpy and OpenColorIO
+    from focuspull.io import check_frames  # numpy and OpenImageIO
 
     plate = SequencePattern.parse(job.input.pattern)
     output = SequencePattern.parse(job.output.pattern)
     depth = SequencePattern.parse(job.depth.pattern) if job.depth.source == "sequence" and job.depth.pattern else None
     estimated = None
     if job.depth.source == "estimate":
-        from focuspull.estimate.shot import default_depth_pattern
-
         estimated = SequencePattern.parse(job.depth.pattern or default_depth_pattern(job.output.pattern))
 
     if frames is None:
@@ -174,8 +177,6 @@ def _check_headers(plate: "SequencePattern", depth: "SequencePattern | None", fr
     changes within the shot fail the job while nothing has been written yet.
     Depth of another resolution (same aspect) is resampled, with one warning;
     another aspect fails here. Returns the first frame's header."""
-    from focuspull.io.header import read_header
-
     first_size = None
     first_header = None
     resampled = None
@@ -233,8 +234,6 @@ def _estimate_depth(
     job: Job, plate: "SequencePattern", target: "SequencePattern", frames: Sequence[int], color: "ColorConfig",
     input_colorspace: str, progress: Progress,
 ) -> "SequencePattern":
-    from focuspull.estimate.shot import estimate_shot_depth
-
     spec = job.depth
     return estimate_shot_depth(
         plate=plate, frames=frames, color=color, input_colorspace=input_colorspace, target=target,
@@ -247,9 +246,6 @@ def with_job(shot: Shot, job: Job, read: "Callable[[Sequence[int]], Iterable[Fra
     """The shot of an edited job whose input, depth, engine, aperture and colour are unchanged
     (the workspace after a key edit): the same disk resolution, FrameParams resolved again.
     Modes that pick from the depth read frames through ``read`` (default: from disk)."""
-    from focuspull.io import SequencePattern
-    from focuspull.io.header import read_header
-
     scan = ShotScan(shot)
     params = resolve_frame_params(
         job, shot.frames, engine_options=shot.engine_options,
@@ -404,8 +400,6 @@ class ShotScan:
 
     def statistics(self, frames: Sequence[int]) -> "ShotStatistics | None":
         """The whole shot's disparity range, or None when the scan did not see every frame."""
-        from focuspull.engines.base import ShotStatistics
-
         if not frames or any(f not in self._ranges for f in frames):
             return None
         lo = min(self._ranges[f][0] for f in frames)
@@ -431,8 +425,6 @@ def engine_input(shot: Shot, data: Sequence[FrameData], device: "torch.device") 
     import numpy as np
     import torch
 
-    from focuspull.engines.base import EngineInput
-
     rgba = torch.from_numpy(np.stack([d.rgba for d in data])).permute(0, 3, 1, 2).to(device)
     disparity = torch.from_numpy(np.stack([d.disparity for d in data]))[:, None].to(device)
     return EngineInput(
@@ -441,9 +433,6 @@ def engine_input(shot: Shot, data: Sequence[FrameData], device: "torch.device") 
 
 
 def make_engine(shot: Shot, device: "torch.device | None" = None) -> "Engine":
-    from focuspull.device import resolve_device
-    from focuspull.engines import create_engine
-
     device = device or resolve_device(shot.job.engine.device)
     return create_engine(shot.job.engine.name, shot.engine_options, shot.job.aperture, device, shot.color)
 
@@ -615,8 +604,6 @@ def render_job(
                 raise JobError(f"chunk {chunk[0]}-{chunk[1]}: no frame of the shot is in it")
         return render_shot(shot, progress, cancel=cancel, frames=targets, resume=resume, store=store)
     except Exception as err:
-        from focuspull.errors import FocusPullError
-
         code = err.code if isinstance(err, FocusPullError) else "internal_error"
         progress.error(code, err.one_line() if isinstance(err, FocusPullError) else f"{type(err).__name__}: {err}")
         raise

@@ -27,3 +27,16 @@ def test_the_suite_collects_without_any_optional_extra():
     assert "error" not in run.stdout.splitlines()[-1].lower(), run.stdout[-3000:]
     # the pure neural tests are collected, not skipped with the extra
     assert "test_neural_conditioning.py::test_model_strength_is_plate_k_times_disparity_span_times_scale" in run.stdout
+
+
+def test_the_data_path_modules_import_nothing_heavy():
+    """Plain top-level imports, yet importing the pipeline, the parameters and the lens law
+    loads no torch, numpy, OpenImageIO or OpenColorIO (the CLI starts fast)."""
+    code = (
+        "import sys, focuspull.pipeline, focuspull.params, focuspull.coc, focuspull.focus, focuspull.engines.neural\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('torch', 'numpy', 'OpenImageIO', 'PyOpenColorIO', 'diffusers', 'transformers')))\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "[]"
