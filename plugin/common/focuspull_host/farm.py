@@ -1,15 +1,13 @@
 """Submit to farm from a host: export the shot's job bundle, submit it when Deadline Cloud is set up.
 
-Standard library only, Python 3.9+ (runs inside Nuke and Resolve). The host
-never builds an Open Job Description template itself: the worker does,
+The host never builds an Open Job Description template itself: the worker does,
 
     <worker python> -m focuspull farm export job.json BUNDLE --chunk-size N [--gpu] --json
     <worker python> -m focuspull farm submit BUNDLE --json        (runs `deadline bundle submit`)
 
 and each prints one JSON object (``{"event": "done", ...}`` or ``{"event":
-"error", "code": ..., "message": ...}``). ``submit_to_farm`` does both for a
-host's "Submit to farm" button: with ``submit="auto"`` a missing or
-unconfigured Deadline Cloud CLI is not an error, the artist gets the bundle
+"error", "code": ..., "message": ...}``). With ``submit="auto"`` a missing or
+unconfigured Deadline Cloud CLI is not an error: the artist gets the bundle
 folder and the command to submit it.
 
 Which Python the *farm workers* run is ``farm_python`` (argument), else
@@ -17,37 +15,25 @@ Which Python the *farm workers* run is ``farm_python`` (argument), else
 else the exporting worker's own interpreter (right for a shared install).
 """
 
-from __future__ import annotations
-
-import json
 import logging
 import os
 import re
 import subprocess
+import time
 from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
-import focuspull_client as fc
+from .errors import ClientError, FarmFailed, InvalidJob, RenderCancelled
+from .jobs import job_path_for, write_json
+from .progress import iter_events_from_lines
+from .schema import SCHEMA_FILE, check_job
+from .worker import read_settings, settings_path, worker_command, worker_environment
 
-log = logging.getLogger("focuspull.farm")
+log = logging.getLogger("focuspull.host")
 
 ENV_FARM_PYTHON = "FOCUSPULL_FARM_PYTHON"
 DEFAULT_CHUNK_SIZE = 10
 # Codes of `focuspull farm submit` that mean "not set up here", not "failed".
 NOT_SET_UP = ("deadline_unavailable",)
-
-fc.HINTS.setdefault(
-    "deadline_unavailable",
-    "The bundle is written; install and configure the Deadline Cloud CLI (pip install deadline; deadline config gui) "
-    "or submit the bundle folder from a machine where it is.",
-)
-fc.HINTS.setdefault("submit_failed", "deadline bundle submit failed; its last lines are above.")
-fc.HINTS.setdefault("farm_error", "The farm bundle could not be written; the message names the problem.")
-
-
-class FarmFailed(fc.ClientError):
-    code = "farm_error"
-
-
 class FarmResult:
     """What "Submit to farm" did: the bundle, and the Deadline job when it was submitted."""
 
@@ -91,34 +77,46 @@ def resolve_farm_python(explicit: Optional[str] = None, environ: Optional[Dict[s
     if env.get(ENV_FARM_PYTHON):
         return env[ENV_FARM_PYTHON]
     try:
-        value = fc.read_settings(fc.settings_path(dict(env))).get("farm_python")
-    except fc.ClientError:
+        value = read_settings(settings_path(dict(env))).get("farm_python")
+    except ClientError:
         return None
     return value if isinstance(value, str) and value else None
 
 
-def _run_worker(argv: List[str], env: Optional[Dict[str, str]], cwd: Optional[str], timeout_s: Optional[float]) -> Dict[str, Any]:
-    """Run one ``focuspull farm ... --json`` command; its JSON line, or a FarmFailed."""
+def _run_worker(argv: List[str], env: Optional[Dict[str, str]], cwd: Optional[str], timeout_s: Optional[float],
+                is_cancelled: Optional[Callable[[], bool]] = None, poll_s: float = 0.2) -> Dict[str, Any]:
+    """Run one ``focuspull farm ... --json`` command; its JSON line, or a FarmFailed (RenderCancelled on cancel)."""
     log.info("running: %s", " ".join(argv))
-    kwargs: Dict[str, Any] = {}
+    kwargs = {}  # type: Dict[str, Any]
     if os.name == "nt":
         kwargs["creationflags"] = getattr(subprocess, "CREATE_NO_WINDOW", 0x08000000)
     try:
-        done = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              env=env, cwd=cwd, timeout=timeout_s, check=False, **kwargs)
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                env=env, cwd=cwd, **kwargs)
     except OSError as err:
         raise FarmFailed("cannot start the worker {}: {}".format(argv[0], err), code="worker_failed_to_start") from err
-    except subprocess.TimeoutExpired as err:
-        raise FarmFailed("{} did not finish in {:.0f}s".format(" ".join(argv[-4:]), timeout_s or 0)) from err
-    stdout = done.stdout.decode("utf-8", "replace")
-    stderr = done.stderr.decode("utf-8", "replace").strip()
-    events = list(fc.iter_events_from_lines(stdout.splitlines()))
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
+    while True:
+        try:
+            out, err_bytes = proc.communicate(timeout=poll_s)
+            break
+        except subprocess.TimeoutExpired:
+            cancelled = is_cancelled is not None and is_cancelled()
+            if cancelled or (deadline is not None and time.monotonic() > deadline):
+                proc.kill()
+                proc.communicate()
+                if cancelled:
+                    raise RenderCancelled("farm submission cancelled during: {}".format(" ".join(argv[-5:])))
+                raise FarmFailed("{} did not finish in {:.0f}s".format(" ".join(argv[-4:]), timeout_s or 0))
+    stdout = out.decode("utf-8", "replace")
+    stderr = err_bytes.decode("utf-8", "replace").strip()
+    events = list(iter_events_from_lines(stdout.splitlines()))
     result = events[-1] if events else None
     if result is not None and result.get("event") == "error":
         raise FarmFailed(str(result.get("message") or "the worker reported an error"), code=str(result.get("code") or "farm_error"))
-    if done.returncode != 0 or result is None or result.get("event") != "done":
+    if proc.returncode != 0 or result is None or result.get("event") != "done":
         tail = stderr.splitlines()[-1:] or ["(no log output)"]
-        raise FarmFailed("the worker exited with code {} without a result: {}".format(done.returncode, tail[0]),
+        raise FarmFailed("the worker exited with code {} without a result: {}".format(proc.returncode, tail[0]),
                          code="worker_crashed")
     return result
 
@@ -134,13 +132,14 @@ def export_bundle(
     command: Optional[Sequence[str]] = None,
     env: Optional[Dict[str, str]] = None,
     timeout_s: Optional[float] = 600.0,
+    is_cancelled: Optional[Callable[[], bool]] = None,
 ) -> Dict[str, Any]:
     """Write the bundle of the job file ``job_path``; returns the worker's summary
     (``bundle``, ``template``, ``frames``, ``chunks``, ``output``...)."""
     if int(chunk_size) < 1:
-        raise fc.InvalidJob("frames per task: {} must be 1 or more".format(chunk_size))
+        raise InvalidJob("frames per task: {} must be 1 or more".format(chunk_size))
     bundle_dir = bundle_dir or bundle_dir_for(job_path)
-    argv = list(command) if command is not None else fc.worker_command()
+    argv = list(command) if command is not None else worker_command()
     argv += ["farm", "export", os.path.abspath(job_path), os.path.abspath(bundle_dir), "--chunk-size", str(int(chunk_size)), "--json"]
     if gpu:
         argv.append("--gpu")
@@ -149,8 +148,8 @@ def export_bundle(
         argv += ["--worker-python", python]
     if name:
         argv += ["--name", name]
-    return _run_worker(argv, env if env is not None else fc.worker_environment(),
-                       os.path.dirname(os.path.abspath(job_path)), timeout_s)
+    return _run_worker(argv, env if env is not None else worker_environment(),
+                       os.path.dirname(os.path.abspath(job_path)), timeout_s, is_cancelled)
 
 
 def submit_bundle(
@@ -161,20 +160,21 @@ def submit_bundle(
     command: Optional[Sequence[str]] = None,
     env: Optional[Dict[str, str]] = None,
     timeout_s: Optional[float] = 3600.0,
+    is_cancelled: Optional[Callable[[], bool]] = None,
 ) -> Dict[str, Any]:
     """``deadline bundle submit`` through the worker; returns ``{"job_id": ..., ...}``.
 
     Raises FarmFailed with code ``deadline_unavailable`` when the Deadline Cloud
     CLI is missing or has no farm/queue, ``submit_failed`` when it failed.
     """
-    argv = list(command) if command is not None else fc.worker_command()
+    argv = list(command) if command is not None else worker_command()
     argv += ["farm", "submit", os.path.abspath(bundle_dir), "--json"]
     if farm_id:
         argv += ["--farm-id", farm_id]
     if queue_id:
         argv += ["--queue-id", queue_id]
     # Job attachments may upload a whole plate: this can take long, and it is not the artist's render.
-    return _run_worker(argv, env if env is not None else fc.worker_environment(), None, timeout_s)
+    return _run_worker(argv, env if env is not None else worker_environment(), None, timeout_s, is_cancelled)
 
 
 def submit_to_farm(
@@ -193,6 +193,7 @@ def submit_to_farm(
     host_prefixes: Sequence[str] = (),
     validate: bool = True,
     on_status: Optional[Callable[[str], None]] = None,
+    is_cancelled: Optional[Callable[[], bool]] = None,
 ) -> FarmResult:
     """The "Submit to farm" button: validate and write ``job``, export its bundle, submit it.
 
@@ -207,23 +208,24 @@ def submit_to_farm(
         if on_status is not None:
             on_status(text)
 
-    if validate and os.path.exists(fc.SCHEMA_FILE):
-        fc.check_job(job)
-    job_path = job_path or fc.job_path_for(job["output"]["pattern"])
-    fc.write_json(job, job_path)
-    env = env if env is not None else fc.worker_environment(host_prefixes=host_prefixes)
+    if validate and os.path.exists(SCHEMA_FILE):
+        check_job(job)
+    job_path = job_path or job_path_for(job["output"]["pattern"])
+    write_json(job, job_path)
+    env = env if env is not None else worker_environment(host_prefixes=host_prefixes)
     if gpu is None:
         gpu = needs_gpu(job)
     status("exporting the farm bundle")
     summary = export_bundle(job_path, bundle_dir, chunk_size=chunk_size, gpu=gpu, farm_python=farm_python,
-                            command=command, env=env)
+                            command=command, env=env, is_cancelled=is_cancelled)
     result = FarmResult(summary, job_path)
     if submit is False:
         result.reason = "export only"
         return result
     status("submitting to Deadline Cloud")
     try:
-        submitted = submit_bundle(result.bundle_dir, farm_id=farm_id, queue_id=queue_id, command=command, env=env)
+        submitted = submit_bundle(result.bundle_dir, farm_id=farm_id, queue_id=queue_id, command=command, env=env,
+                                  is_cancelled=is_cancelled)
     except FarmFailed as err:
         if submit == "auto" and err.code in NOT_SET_UP:
             result.reason = err.message
@@ -253,7 +255,3 @@ def status_text(result: FarmResult) -> str:
     return "farm bundle written: {}".format(result.bundle_dir)
 
 
-__all__ = [
-    "FarmFailed", "FarmResult", "bundle_dir_for", "needs_gpu", "resolve_farm_python", "export_bundle",
-    "submit_bundle", "submit_to_farm", "describe_result", "status_text", "ENV_FARM_PYTHON", "DEFAULT_CHUNK_SIZE",
-]
