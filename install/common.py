@@ -28,18 +28,34 @@ def plugin_root() -> Path:
     return Path(focuspull.plugin.__file__).resolve().parent
 
 
-def client_module_path() -> Path:
-    return plugin_root() / "common" / "focuspull_client.py"
+def common_files() -> list[Path]:
+    """Every file of ``plugin/common`` a host needs, relative to it: the host package and the schema."""
+    root = plugin_root() / "common"
+    return sorted(p.relative_to(root) for p in root.rglob("*")
+                  if p.is_file() and p.suffix in (".py", ".json") and "__pycache__" not in p.parts)
+
+
+def host_package_dir() -> Path:
+    return plugin_root() / "common" / "focuspull_host"
 
 
 def load_client() -> Any:
-    """The host client module, imported from the plugin folder (it is not a package module)."""
+    """The host package ``focuspull_host``, imported from the plugin folder (it is not a core module)."""
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("focuspull_client", client_module_path())
+    if "focuspull_host" in sys.modules:
+        return sys.modules["focuspull_host"]
+    folder = host_package_dir()
+    spec = importlib.util.spec_from_file_location("focuspull_host", folder / "__init__.py",
+                                                  submodule_search_locations=[str(folder)])
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    sys.modules["focuspull_host"] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules["focuspull_host"]
+        raise
     return module
 
 
@@ -215,10 +231,17 @@ def worker_python(explicit: str | None = None) -> str:
 
 
 def plugin_file_bytes(path: Path) -> bytes:
-    """What to install for a plugin file: its bytes, except the job schema, exported fresh from
-    this focuspull so host-side validation always matches the worker it starts."""
+    """What to install for a plugin file: its bytes, except the job schema and the Fusion files
+    made from it, generated fresh from this focuspull so the host-side controls and checks
+    always match the worker they start."""
     if path.name == "focuspull_job.schema.json":
         from focuspull.install.export_schema import schema_text
 
         return schema_text().encode("utf-8")
+    from focuspull.install import fusion_macro
+
+    if path.name in (fusion_macro.SETTING_NAME, fusion_macro.CONTROLS_NAME):
+        from focuspull.job import schema
+
+        return fusion_macro.generated(schema())[path.name].encode("utf-8")
     return path.read_bytes()

@@ -1,7 +1,7 @@
 """``focuspull install nuke``: put the FocusPull node on Nuke's plugin path.
 
-Copy mode (default) copies ``plugin/nuke`` and ``plugin/common`` (every
-module and data file: the client, the farm module, the job schema) to
+Copy mode (default) copies ``plugin/nuke`` and ``plugin/common`` (the Nuke
+modules; the host package ``focuspull_host`` and the job schema) to
 ``~/.nuke/focuspull/{nuke,common}`` and adds a marked block to
 ``~/.nuke/init.py`` that calls ``nuke.pluginAddPath`` on the copy; Nuke then
 runs the plugin's own ``init.py`` (headless-safe: it only adds ``common``) and,
@@ -20,6 +20,7 @@ from focuspull.install.common import (
     RemoveFile,
     WorkerSettings,
     WriteFile,
+    common_files,
     plugin_file_bytes,
     plugin_root,
     settings_file,
@@ -50,7 +51,8 @@ def init_block(plugin_dir: Path) -> str:
 def installed_files(home: Path | None = None) -> list[tuple[Path, Path]]:
     """(source in the package, destination) for every file copy mode installs."""
     src, dest = plugin_root(), install_dir(home)
-    return [(src / sub / name, dest / sub / name) for sub in ("nuke", "common") for name in _plugin_files(src / sub)]
+    files = [(src / "nuke" / name, dest / "nuke" / name) for name in _plugin_files(src / "nuke")]
+    return files + [(src / "common" / rel, dest / "common" / rel) for rel in common_files()]
 
 
 def plan(home: Path | None = None, *, uninstall: bool = False, link: bool = False, python: str | None = None) -> Plan:

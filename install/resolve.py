@@ -16,22 +16,37 @@ Windows    ``%APPDATA%\\Blackmagic Design\\DaVinci Resolve\\Support\\Fusion``
 ``%APPDATA%\\Blackmagic Design\\Fusion``.) Inside it:
 
 * ``Macros/FocusPull.setting``: Add Tool > Macros > FocusPull;
-* ``Scripts/Comp/FocusPull/FocusPull Render.py``, ``FocusPull Submit to Farm.py``
-  and ``FocusPull Cancel.py`` (every ``FocusPull *.py`` of ``plugin/resolve``):
+* ``Scripts/Comp/FocusPull/FocusPull Render.lua``, ``FocusPull Submit to Farm.lua``
+  and ``FocusPull Cancel.lua`` (every ``FocusPull *.lua`` of ``plugin/resolve``):
   Workspace > Scripts > FocusPull (Resolve) or Script > FocusPull (Fusion),
-  with the library folder written into them;
-* ``Modules/FocusPull/``: the library the scripts import (the shared client
-  and farm modules, the JSON Schema, the Fusion logic), outside Scripts so it
-  does not show up as menu entries.
+  with the library folder written into them. Lua, because the free Resolve
+  21.1+ lists and runs no Python scripts;
+* ``Modules/FocusPull/``: the library the scripts load (the Lua adapter, its
+  JSON module and control list, the host package ``focuspull_host`` that the
+  worker's Python runs, the JSON Schema), outside Scripts so it does not show
+  up as menu entries.
+
+The macro and the control list are generated from this focuspull's job
+schema (``focuspull.install.fusion_macro``).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
 
-from focuspull.install.common import Plan, RemoveFile, WorkerSettings, WriteFile, plugin_file_bytes, plugin_root, settings_file
+from focuspull.install.common import (
+    Plan,
+    RemoveFile,
+    WorkerSettings,
+    WriteFile,
+    common_files,
+    plugin_file_bytes,
+    plugin_root,
+    settings_file,
+)
 
 HOSTS = ("resolve", "fusion")
 SCRIPT_PREFIX = "FocusPull "  # "FocusPull Render.py": menu entries; the other modules are the library
@@ -71,23 +86,26 @@ def fusion_user_dir(host: str = "resolve", home: Path | None = None, platform: s
     return base / ".fusion" / "BlackmagicDesign" / "Fusion"
 
 
+LAUNCHER_LINE = "local PLUGIN_DIR = nil -- set by focuspull install"
+
+
 def launcher_text(source: str, library_dir: Path) -> str:
-    """A comp script with the library folder filled in."""
-    line = "PLUGIN_DIR = None  # set by focuspull install"
-    if line not in source:
+    """A comp script with the library folder filled in (a JSON string is a valid Lua string here)."""
+    if LAUNCHER_LINE not in source:
         raise ValueError("comp script template lacks its PLUGIN_DIR line")
-    return source.replace(line, f"PLUGIN_DIR = {str(library_dir)!r}  # set by focuspull install")
+    return source.replace(LAUNCHER_LINE, f"local PLUGIN_DIR = {json.dumps(str(library_dir))} -- set by focuspull install")
 
 
 def installed_files(host: str = "resolve", home: Path | None = None, platform: str | None = None) -> list[tuple[Path, bytes]]:
     """(destination, content) of every installed file."""
     root, src = fusion_user_dir(host, home, platform), plugin_root()
     library = root / LIBRARY_SUBDIR
-    modules = [p for sub in ("resolve", "common") for p in sorted((src / sub).iterdir())
-               if p.is_file() and p.suffix in (".py", ".json") and not p.name.startswith(SCRIPT_PREFIX)]
+    modules = [p for p in sorted((src / "resolve").iterdir())
+               if p.is_file() and p.suffix == ".lua" and not p.name.startswith(SCRIPT_PREFIX)]
     files: list[tuple[Path, bytes]] = [(library / p.name, plugin_file_bytes(p)) for p in modules]
-    files.append((root / MACROS_SUBDIR / MACRO_FILE, (src / "resolve" / MACRO_FILE).read_bytes()))
-    for script in sorted((src / "resolve").glob(SCRIPT_PREFIX + "*.py")):
+    files += [(library / rel, plugin_file_bytes(src / "common" / rel)) for rel in common_files()]
+    files.append((root / MACROS_SUBDIR / MACRO_FILE, plugin_file_bytes(src / "resolve" / MACRO_FILE)))
+    for script in sorted((src / "resolve").glob(SCRIPT_PREFIX + "*.lua")):
         text = script.read_text(encoding="utf-8")
         files.append((root / SCRIPTS_SUBDIR / script.name, launcher_text(text, library).encode("utf-8")))
     return files

@@ -1,26 +1,43 @@
-"""The Resolve / Fusion script and macro against a fake Fusion and a fake (or the real) worker."""
+"""The Fusion side (Lua, for free Resolve 21.1+, Resolve Studio and Fusion Studio) in a real Lua runtime.
+
+The Lua runs under LuaJIT 2.1 and PUC Lua 5.1 (lupa) against the fake Fusion
+(``tests/fakes/fusion.py``, which loads the real macro ``.setting``); renders
+go through the real host package runner (``python -m focuspull_host run``)
+with the fake worker, and end to end with the real worker.
+"""
 
 from __future__ import annotations
 
 import json
 import os
-import runpy
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from fakes.fusion import Composition, Fusion, parse_setting, saver_file
-from fakes.paths import RESOLVE_DIR, add_plugin_paths
-from fakes.worker import use_fake_worker
+from fakes.lua import RUNTIMES, LuaHost, available
+from fakes.paths import RESOLVE_DIR, add_plugin_paths, fake_worker_command
+from fakes.worker import gone_within
 
 add_plugin_paths()
-import focuspull_bmd  # noqa: E402
-import focuspull_client as fc  # noqa: E402
-import focuspull_fusion as ff  # noqa: E402
+import focuspull_host as fh  # noqa: E402
 
+pytest.importorskip("lupa")
 SETTING = RESOLVE_DIR / "FocusPull.setting"
+RUNTIME_PARAMS = [pytest.param(r, marks=pytest.mark.skipif(not available(r), reason=f"lupa has no {r}"))
+                  for r in RUNTIMES]
+
+
+@pytest.fixture(params=RUNTIME_PARAMS)
+def lua(request, monkeypatch):
+    host = LuaHost(request.param)
+    host.fp = host.module(str(RESOLVE_DIR))
+    host.fp.POLL_S = 0.05
+    monkeypatch.setenv("FOCUSPULL_PLUGIN_DIR", str(RESOLVE_DIR))
+    return host
 
 
 @pytest.fixture
@@ -30,370 +47,346 @@ def env(tmp_path, monkeypatch):
     return tmp_path
 
 
+def use_fake_worker(tmp_path: Path, monkeypatch, mode: str = "ok") -> Path:
+    """The Lua side starts the runner with "python"; the runner renders with the fake worker's "command"."""
+    config = tmp_path / "config"
+    config.mkdir(exist_ok=True)
+    (config / "worker.json").write_text(json.dumps({"python": sys.executable, "command": fake_worker_command()}))
+    monkeypatch.setenv("FAKE_WORKER_MODE", mode)
+    record = tmp_path / "record.json"
+    monkeypatch.setenv("FAKE_WORKER_RECORD", str(record))
+    return record
+
+
 def touch_sequence(folder: Path, name: str, frames) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for f in frames:
         (folder / f"{name}.{f:04d}.exr").write_bytes(b"")
 
 
-def add_loader(comp: Composition, clip: Path, global_in: int = 1001):
+def add_loader(comp: Composition, clip, global_in: int = 1001):
     comp.Lock()
-    loader = comp.AddTool("Loader")
+    loader = comp.AddTool("Loader", False, 0, 0)
     comp.Unlock()
-    loader.SetInput("GlobalIn", global_in)
     loader.SetInput("Clip", str(clip))
+    loader.place(global_in)
     return loader
 
 
-def shot(tmp_path: Path, first_file: int = 1):
+def shot(tmp_path: Path, first_file: int = 1, output: bool = True):
     """A comp rendering 1001-1003 with a FocusPull fed by a Loader of plate.0001-0003.exr."""
     touch_sequence(tmp_path / "plate", "plate", range(first_file, first_file + 3))
     comp = Composition(1001, 1003, filename=str(tmp_path / "comp" / "shot.comp"))
     loader = add_loader(comp, tmp_path / "plate" / f"plate.{first_file:04d}.exr")
     macro = comp.load_setting(str(SETTING))
     macro.ConnectInput("MainInput1", loader)
-    macro.SetInput("Output", str(tmp_path / "out" / "refocus.####.exr"))
+    if output:
+        macro.SetInput("OutputFile", str(tmp_path / "out" / "refocus.####.exr"))
     macro.selected = True
     return comp, loader, macro
 
 
-# -- the macro --------------------------------------------------------------------------
-def test_setting_file_matches_the_script_and_the_core():
-    from focuspull.aperture import APERTURE_SHAPES
+def job_of(lua, comp, macro) -> dict:
+    plan = lua.fp.plan(comp, macro)
+    return fh.build_job(fh.HostInputs.from_dict(lua.to_python(plan.inputs)))
 
+
+def run_script(lua, name: str, comp) -> None:
+    lua.run_file(str(RESOLVE_DIR / name), comp=comp, fusion=Fusion(comp))
+
+
+# -- the macro, made from the schema ----------------------------------------------------------
+def test_macro_and_control_list_are_generated_from_the_shipped_schema():
+    from focuspull.install import fusion_macro
+
+    schema = fh.load_schema()
+    generated = fusion_macro.generated(schema)
+    assert SETTING.read_text() == generated["FocusPull.setting"]
+    assert (RESOLVE_DIR / "focuspull_controls.lua").read_text() == generated["focuspull_controls.lua"]
     root = parse_setting(SETTING.read_text())
     macro = root["Tools"]["FocusPull"]
     controls = macro["Tools"]["FocusPullPlate"]["UserControls"]
-    for name, options in ff.CHOICES.items():
-        assert [o["CCS_AddString"] for o in controls[name].array] == options, name
-    from focuspull.job import DEPTH_KINDS, FocusSpec, StrengthSpec
-    from typing import get_args, get_type_hints
-
-    assert ff.CHOICES["ApertureShape"] == list(APERTURE_SHAPES)
-    assert ff.CHOICES["PixelType"] == fc.load_schema()["properties"]["output"]["properties"]["pixel_type"]["enum"]
-    assert ff.CHOICES["DepthKind"] == list(DEPTH_KINDS)
-    assert ff.CHOICES["StrengthMode"] == list(get_args(get_type_hints(StrengthSpec)["mode"]))
-    assert set(ff.CHOICES["FocusMode"]) <= set(get_args(get_type_hints(FocusSpec)["mode"]))
-    exposed = macro["Inputs"].fields
-    for name in list(ff.CHOICES) + ["Focus", "Strength", "Output", "Frames", "FarmChunkSize", "Status", "Render",
-                                    "Farm", "Cancel"]:
-        assert exposed[name]["Source"] == name and exposed[name]["SourceOp"] == ff.CONTROLS
-    # one row of buttons: Render | Submit to Farm | Cancel; each press names its tool, then runs its script
-    order = list(exposed)
-    assert order.index("Render") + 1 == order.index("Farm") == order.index("Cancel") - 1
-    assert sum(controls[b]["ICD_Width"] for b in ("Render", "Farm", "Cancel")) == pytest.approx(1.0)
-    assert controls["Farm"]["LINKS_Name"] == "Submit to Farm"
-    for button, script in (("Render", "FocusPull Render.py"), ("Farm", "FocusPull Submit to Farm.py")):
-        lua = controls[button]["BTNCS_Execute"]
-        assert ff.TARGET_KEY in lua and "Scripts:Comp/FocusPull/" + script in lua
+    assert "Output" not in controls  # the image output's ID; the file control is OutputFile
+    for c in fusion_macro.controls(schema):
+        if c.kind == "combo":
+            assert [o["CCS_AddString"] for o in controls[c.id].array] == fh.choices(schema, c.key)
+    assert controls["Status"]["INP_Passive"] is True and controls["Status"]["TEC_ReadOnly"] is True
+    # a new core option shows up without host code: every generic job option has a control
+    keys = {c.key for c in fusion_macro.controls(schema)}
+    assert {"aperture.cat_eye", "focus.statistic", "strength.f_stop", "depth.stabilize"} <= keys
+    for button, script in (("Render", "FocusPull Render.lua"), ("Farm", "FocusPull Submit to Farm.lua")):
+        lua_code = controls[button]["BTNCS_Execute"]
+        assert "FocusPull.Target" in lua_code and "Scripts:Comp/FocusPull/" + script in lua_code
         assert (RESOLVE_DIR / script).is_file()
-    assert ff.CANCEL_KEY in controls["Cancel"]["BTNCS_Execute"]
-    assert controls["FarmChunkSize"]["INP_Default"] == exposed["FarmChunkSize"]["Default"] == 10
-    assert macro["Tools"]["FocusPullResult"].type == "Loader"
+    assert "FocusPull.Cancel" in controls["Cancel"]["BTNCS_Execute"]
 
 
-def test_macro_instances_get_unique_inner_names(env):
-    comp = Composition()
-    first, second = comp.load_setting(str(SETTING)), comp.load_setting(str(SETTING))
-    assert second.Name == "FocusPull_1"
-    assert ff.child(second, ff.RESULT_LOADER).Name == "FocusPullResult_1"
-    assert ff.is_focuspull(first) and ff.is_focuspull(second)
+def test_fake_rejects_a_user_control_that_reuses_an_output_id(tmp_path):
+    text = SETTING.read_text().replace("OutputFile = {", "Output = {", 1)
+    bad = tmp_path / "bad.setting"
+    bad.write_text(text)
+    with pytest.raises(ValueError, match="also an output ID"):
+        Composition().load_setting(str(bad))
 
 
-def test_targets_button_then_selection_then_active(env, tmp_path):
+# -- finding the tools and the plate ------------------------------------------------------------
+def test_targets_button_then_selection_then_active(env, tmp_path, lua):
     comp, loader, macro = shot(tmp_path)
     other = comp.load_setting(str(SETTING))
-    comp.SetData(ff.TARGET_KEY, other.Name)  # what the Render button's Lua does
-    assert ff.find_targets(comp) == [other]
-    assert comp.GetData(ff.TARGET_KEY) is None
-    assert ff.find_targets(comp) == [macro]  # the selection
+    comp.SetData("FocusPull.Target", other.Name)  # what a button's Lua does
+    assert list(lua.fp.find_targets(comp).values()) == [other]
+    assert comp.GetData("FocusPull.Target") is None
+    assert list(lua.fp.find_targets(comp).values()) == [macro]
     macro.selected = False
     comp.SetActiveTool(other)
-    assert ff.find_targets(comp) == [other]
-    comp.SetActiveTool(loader)
-    with pytest.raises(fc.ClientError, match="select a FocusPull tool"):
-        ff.find_targets(comp)
+    assert list(lua.fp.find_targets(comp).values()) == [other]
 
 
-# -- the job ------------------------------------------------------------------------------
-def test_exr_loader_is_used_directly_with_frames_mapped_and_controls_sampled(env, tmp_path):
-    from focuspull.job import Job
-
+def test_exr_loader_is_read_in_place_and_controls_sampled_per_frame(env, tmp_path, lua):
     comp, loader, macro = shot(tmp_path, first_file=1)
     macro.animate("Focus", {1001: 2.0, 1003: 4.0})
     macro.animate("ApertureAspect", {1001: 1.0, 1003: 0.5})
     macro.SetInput("Engine", 1)
     macro.SetInput("DepthKind", 2)  # disparity
     macro.SetInput("DepthChannel", "disparity.x")
-    plan = ff.build_plan(comp, macro)
-    job = plan.job
-    # comp frames 1001-1003 show files 1-3: the job speaks the files' frame numbers
-    assert plan.times == [1001.0, 1002.0, 1003.0] and plan.frames == [1, 2, 3]
+    macro.SetInput("ApertureCatEye", 0.25)  # an option made from the schema, no host code for it
+    job = job_of(lua, comp, macro)
     assert job["input"] == {"pattern": str(tmp_path / "plate" / "plate.####.exr"), "frames": "1-3"}
     assert job["focus"] == {"value": {"frames": [1, 2, 3], "values": [2.0, 3.0, 4.0]}, "mode": "auto"}
-    assert job["strength"] == {"value": 10, "mode": "k"}
-    assert job["aperture"] == {"aspect": {"frames": [1, 2, 3], "values": [1.0, 0.75, 0.5]}}
+    assert job["strength"] == {"value": 10.0, "mode": "k"}
+    assert job["aperture"] == {"aspect": {"frames": [1, 2, 3], "values": [1.0, 0.75, 0.5]}, "cat_eye": 0.25}
     assert job["engine"]["name"] == "neural"
     assert job["depth"] == {"source": "channel", "kind": "disparity", "channel": "disparity.x"}
-    assert plan.sources[0].saver is None and not comp.renders
-    parsed = Job.from_dict(job)
-    assert parsed.focus.value.evaluate([1, 2, 3]) == [2.0, 3.0, 4.0]
-
-
-def test_point_lens_and_estimate_modes(env, tmp_path):
+    assert not comp.renders
     from focuspull.job import Job
 
-    comp, loader, macro = shot(tmp_path)
-    macro.SetInput("FocusMode", 3)  # point
-    macro.animate("FocusX", {1001: 10.0, 1003: 30.0})
-    macro.SetInput("FocusY", 12.0)
-    macro.SetInput("StrengthMode", 1)  # lens
-    macro.SetInput("FocalLength", 50.0)
-    macro.animate("FStop", {1001: 2.0, 1003: 4.0})
-    macro.SetInput("Filmback", 36.0)
-    macro.SetInput("DepthSource", 1)  # estimate
-    job = ff.build_plan(comp, macro).job
-    assert job["focus"] == {"mode": "point", "x": {"frames": [1, 2, 3], "values": [10.0, 20.0, 30.0]}, "y": 12.0,
-                            "origin": "bottom_left"}
-    assert job["strength"] == {"mode": "lens", "focal_length_mm": 50.0,
-                               "f_stop": {"frames": [1, 2, 3], "values": [2.0, 3.0, 4.0]}, "filmback_width_mm": 36.0}
-    assert job["depth"] == {"source": "estimate"}
-    parsed = Job.from_dict(job)
-    assert parsed.depth.kind == "normalized_disparity" and parsed.focus.origin == "bottom_left"
+    assert Job.from_dict(job).focus.value.evaluate([1, 2, 3]) == [2.0, 3.0, 4.0]
 
 
-def test_trimmed_loader_maps_comp_time_to_the_right_files(env, tmp_path):
+def test_the_plate_starts_at_the_loaders_own_start_frame_with_path_maps(env, tmp_path, lua):
+    """A Loader pointed at plate.0002.exr still starts its sequence at 0001 (TOOLIT_Clip_StartFrame);
+    Footage: is a path map, expanded with comp:MapPath."""
     touch_sequence(tmp_path / "plate", "plate", range(1, 11))
-    comp = Composition(1001, 1003)
-    loader = add_loader(comp, tmp_path / "plate" / "plate.0001.exr", global_in=1001)
-    loader.SetInput("ClipTimeStart", 4)  # the clip starts at its 5th file
+    comp = Composition(1001, 1003, filename=str(tmp_path / "shot.comp"))
+    comp.path_maps["Footage:"] = str(tmp_path) + "/"
+    loader = add_loader(comp, "Footage:plate/plate.0002.exr")
+    loader.SetInput("ClipTimeStart", 4)  # trimmed: comp 1001 shows the 5th file
     macro = comp.load_setting(str(SETTING))
     macro.ConnectInput("MainInput1", loader)
-    macro.SetInput("Output", str(tmp_path / "out" / "r.####.exr"))
-    plan = ff.build_plan(comp, macro)
-    assert plan.frames == [5, 6, 7]
+    macro.SetInput("OutputFile", "Footage:out/r.####.exr")
+    job = job_of(lua, comp, macro)
+    assert job["input"] == {"pattern": str(tmp_path / "plate" / "plate.####.exr"), "frames": "5-7"}
     assert loader.file_for_time(1001).endswith("plate.0005.exr")  # the fake agrees with the mapping
+    assert job["output"]["pattern"] == str(tmp_path / "out" / "r.####.exr")
 
 
-def test_other_upstream_is_rendered_through_a_temporary_saver(env, tmp_path):
+def test_a_loader_that_holds_frames_goes_through_a_saver(env, tmp_path, lua):
+    comp, loader, macro = shot(tmp_path)
+    loader.SetInput("GlobalIn", 1000)  # moved back alone: Fusion holds the first file at 1000 (Hold First Frame)
+    assert loader.GetInput("HoldFirstFrame") == 1 and loader.file_for_time(1001).endswith("plate.0001.exr")
+    comp._attrs["COMPN_RenderStart"] = 1000.0
+    plan = lua.fp.plan(comp, macro)
+    assert plan.sources[1].saver is not None
+
+
+def test_other_upstream_renders_through_a_quiet_temporary_saver(env, tmp_path, lua):
     comp, loader, macro = shot(tmp_path)
     comp.Lock()
-    blur = comp.AddTool("Blur")
+    blur = comp.AddTool("Blur", False, 0, 0)
     comp.Unlock()
     blur.ConnectInput("Input", loader)
     macro.ConnectInput("MainInput1", blur)
+    comp.SetActiveTool(macro)  # a toolbar-style AddTool would wire the Saver to this
     written = []
     comp.render_hook = lambda saver, t: written.append((saver.GetInput("Input"), saver_file(saver, t)))
-    plan = ff.build_plan(comp, macro)
-    saver = plan.sources[0].saver
-    assert saver is not None and saver.GetInput("OutputFormat") == "OpenEXRFormat"
+    plan = lua.fp.plan(comp, macro)
+    saver = plan.sources[1].saver
     assert saver.Input.GetConnectedOutput().GetTool() is blur
-    ff.render_savers(comp, plan.sources, plan.times)
+    lua.fp.render_savers(comp, plan.sources, plan.times)
     cache = tmp_path / "out" / "_focuspull_input"
     assert [w[1] for w in written] == [str(cache / f"FocusPull_plate.{t}.exr") for t in (1001, 1002, 1003)]
-    assert comp.renders[0]["Tool"] is saver and comp.renders[0]["Wait"] is True
-    assert saver.deleted and comp.FindTool(saver.Name) is None
-    assert plan.job["input"]["pattern"] == str(cache / "FocusPull_plate.####.exr")
-    assert plan.frames == [1001, 1002, 1003]
+    assert comp.renders[0]["Wait"] is True and comp.renders[0]["Quiet"] is True and not comp.dialogs
+    assert saver.deleted
+    assert lua.to_python(plan.inputs)["plate"] == str(cache / "FocusPull_plate.####.exr")
 
 
-def test_unconnected_plate_is_an_error_on_the_tool(env, tmp_path, capsys):
-    comp = Composition()
-    macro = comp.load_setting(str(SETTING))
-    macro.selected = True
-    outcomes = ff.render_selected(comp)
-    assert isinstance(outcomes[0][1], fc.InvalidJob)
-    assert macro.GetInput("Status") == "error: connect a plate to the FocusPull tool's Plate input [invalid_job]"
-    assert "[invalid_job]" in capsys.readouterr().out
-
-
-def test_submit_to_farm_errors_land_on_the_tool(env, tmp_path, capsys):
-    comp = Composition()
-    macro = comp.load_setting(str(SETTING))
-    macro.selected = True
-    assert ff.main_farm({"comp": comp}) == 1
-    assert macro.GetInput("Status") == "error: connect a plate to the FocusPull tool's Plate input [invalid_job]"
+def test_a_failed_saver_render_is_an_error_on_the_tool(env, tmp_path, monkeypatch, lua):
+    use_fake_worker(tmp_path, monkeypatch)
     comp, loader, macro = shot(tmp_path)
-    assert ff.main_farm({"comp": comp}) == 1  # no worker configured: said on the tool, nothing written
-    assert macro.GetInput("Status").startswith("error: no worker Python is configured")
-    out = capsys.readouterr().out
-    assert "[worker_not_configured]" in out and "focuspull install" in out
-    assert not (tmp_path / "out").exists() and comp.undo == ["FocusPull submit to farm"]
-    macro.selected = False
-    assert ff.main_farm({"comp": comp}) == 1
-    assert "select a FocusPull tool" in capsys.readouterr().out
+    comp.Lock()
+    blur = comp.AddTool("Blur", False, 0, 0)
+    comp.Unlock()
+    blur.ConnectInput("Input", loader)
+    macro.ConnectInput("MainInput1", blur)
+    comp.fail_render = True  # Render answers nil, not false
+    lua.fp.run(comp, "render")
+    assert macro.GetInput("Status").startswith("error: Fusion could not render Saver1 to ")
+    assert macro.GetInput("Status").endswith("[render_failed]")
+    assert comp.FindTool("Saver1") is None and not (tmp_path / "out" / "_focuspull_run").exists()
 
 
-# -- rendering with the fake worker ---------------------------------------------------------
-def test_render_points_the_macro_loader_at_the_output(env, tmp_path, monkeypatch):
+def test_output_defaults_without_a_comp_file(env, tmp_path, lua, monkeypatch):
+    comp, loader, macro = shot(tmp_path, output=False)
+    assert lua.fp.output_pattern(comp, macro, None) == str(tmp_path / "comp" / "focuspull" / "FocusPull" / "FocusPull.####.exr")
+    comp._attrs["COMPS_FileName"] = ""  # Resolve: a comp lives in the project, not in a file
+    assert lua.fp.plan(comp, macro).output == str(tmp_path / "plate" / "focuspull" / "FocusPull" / "FocusPull.####.exr")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert lua.fp.output_pattern(comp, macro, None) == str(
+        tmp_path / "home" / "FocusPull" / "Composition1" / "FocusPull" / "FocusPull.####.exr")
+
+
+def test_status_updates_do_not_invalidate_the_comp(env, tmp_path, lua):
+    comp, loader, macro = shot(tmp_path)
+    holder = [c for c in macro._children if c.Name == "FocusPullPlate"][0]
+    before = holder.invalidations
+    lua.fp.set_status(macro, "frame 1001 (1/3)")
+    assert macro.GetInput("Status") == "frame 1001 (1/3)" and holder.invalidations == before
+    macro.SetInput("Focus", 3.0)
+    assert holder.invalidations == before + 1  # the fake does count a real parameter change
+
+
+# -- the result Loader ------------------------------------------------------------------------------
+@pytest.mark.parametrize("global_start, times, frames", [
+    (1, [1001, 1002, 1003], [1, 2, 3]),            # a forward shift: Out must move before In
+    (2000, [1001, 1002, 1003], [1, 2, 3]),         # backwards: In before Out
+    (1001, [1001, 1003, 1005], [1001, 1003, 1005]),  # a stepped range: gaps held, not Fail
+])
+def test_result_loader_lands_at_the_right_comp_times(env, tmp_path, lua, global_start, times, frames):
+    touch_sequence(tmp_path / "out", "r", frames)
+    comp = Composition(times[0], times[-1], global_start=global_start)
+    macro = comp.load_setting(str(SETTING))
+    result = [c for c in macro._children if c.Name == "FocusPullResult"][0]
+    result.SetInput("Clip", str(tmp_path / "out" / "other.0001.exr"))  # an earlier result: different length
+    lua.fp.show_output(comp, macro, str(tmp_path / "out" / "r.####.exr"), lua.to_lua(times), lua.to_lua(frames))
+    for t in range(times[0], times[-1] + 1):
+        expected = max(f for f, tt in zip(frames, times) if tt <= t)
+        assert result.file_for_time(t) == str(tmp_path / "out" / f"r.{expected:04d}.exr"), t
+    assert result.file_for_time(times[0] - 1) is None and result.file_for_time(times[-1] + 1) is None
+
+
+# -- rendering through the runner ----------------------------------------------------------------
+def test_render_script_runs_the_worker_and_loads_the_result(env, tmp_path, monkeypatch, lua):
     record = use_fake_worker(tmp_path, monkeypatch)
     comp, loader, macro = shot(tmp_path)
     touch_sequence(tmp_path / "out", "refocus", [1, 2, 3])  # the fake worker writes no pixels
-    outcomes = ff.render_selected(comp)
-    assert outcomes == [(macro, None)]
-    result = ff.child(macro, ff.RESULT_LOADER)
-    assert result.GetInput("Clip") == str(tmp_path / "out" / "refocus.0001.exr")
-    assert (result.GetInput("GlobalIn"), result.GetInput("GlobalOut")) == (1001, 1003)
+    run_script(lua, "FocusPull Render.lua", comp)
+    assert macro.GetInput("Status").startswith("rendered 3 frame(s) to ")
+    result = [c for c in macro._children if c.Name == "FocusPullResult"][0]
     assert [result.file_for_time(t) for t in (1001, 1003)] == [str(tmp_path / "out" / "refocus.0001.exr"),
                                                                str(tmp_path / "out" / "refocus.0003.exr")]
-    assert ff.child(macro, ff.SWITCH).GetInput("Mix") == 1.0
-    assert macro.GetInput("Status").startswith("rendered 3 frame(s)")
-    assert json.loads(record.read_text())["job"]["input"]["frames"] == "1-3"
+    assert [c for c in macro._children if c.Name == "FocusPullSwitch"][0].GetInput("Mix") == 1.0
+    sent = json.loads(record.read_text())
+    assert sent["job"]["input"]["frames"] == "1-3" and sent["env"]["PYTHONUNBUFFERED"] == "1"
     assert comp.undo == ["FocusPull render"] and not comp.GetAttrs("COMPB_Locked")
 
 
-def test_worker_error_lands_on_the_tool_and_the_console(env, tmp_path, monkeypatch, capsys):
+def test_worker_error_lands_on_the_tool_and_the_console(env, tmp_path, monkeypatch, lua):
     use_fake_worker(tmp_path, monkeypatch, mode="error")
     comp, loader, macro = shot(tmp_path)
-    outcomes = ff.render_selected(comp)
-    assert isinstance(outcomes[0][1], fc.RenderFailed)
+    lua.fp.run(comp, "render")
     assert macro.GetInput("Status") == "error: plate.0002.exr is missing [missing_frames]"
-    assert "every input frame exists" in capsys.readouterr().out
-    assert ff.child(macro, ff.SWITCH).GetInput("Mix") == 0  # still the plate
+    assert any("every input frame exists" in line for line in lua.printed)
+    assert [c for c in macro._children if c.Name == "FocusPullSwitch"][0].GetInput("Mix") == 0
 
 
-def test_cancel_from_the_macro_button(env, tmp_path, monkeypatch):
+def test_no_worker_configured_is_said_before_anything_renders(env, tmp_path, lua):
+    comp, loader, macro = shot(tmp_path)
+    lua.fp.run(comp, "render")
+    assert macro.GetInput("Status").startswith("error: no worker Python is configured")
+    assert macro.GetInput("Status").endswith("[worker_not_configured]")
+    assert not (tmp_path / "out").exists()
+
+
+def test_cancel_stops_the_worker_and_its_children(env, tmp_path, monkeypatch, lua):
     use_fake_worker(tmp_path, monkeypatch, mode="hang")
-    monkeypatch.setenv("FAKE_WORKER_PIDS", str(tmp_path / "pids.json"))
+    pids = tmp_path / "pids.json"
+    monkeypatch.setenv("FAKE_WORKER_PIDS", str(pids))
     comp, loader, macro = shot(tmp_path)
 
     def press_cancel_once_rendering(c):
         if str(macro.GetInput("Status")).startswith("frame"):
-            c._data.setdefault("FocusPull", {})["Cancel"] = True  # the Cancel button's Lua
+            run_script_cancel()
+
+    def run_script_cancel():
+        comp.on_poll = None
+        run_script(lua, "FocusPull Cancel.lua", comp)  # the Cancel script (the button does the same SetData)
 
     comp.on_poll = press_cancel_once_rendering
-    outcomes = ff.render_selected(comp)
-    assert isinstance(outcomes[0][1], fc.RenderCancelled)
+    started = time.monotonic()
+    lua.fp.run(comp, "render")
     assert macro.GetInput("Status").startswith("cancelled: render cancelled after 1 of 3")
+    assert time.monotonic() - started < 30
+    seen = json.loads(pids.read_text())
+    assert gone_within(seen["worker"]) and gone_within(seen["child"])
 
 
-def test_comp_script_runs_from_fusion_globals(env, tmp_path, monkeypatch):
+def test_render_quotes_paths_with_spaces_and_quotes(env, tmp_path, monkeypatch, lua):
     use_fake_worker(tmp_path, monkeypatch)
-    comp, loader, macro = shot(tmp_path)
-    script = tmp_path / "Scripts" / "Comp" / "FocusPull" / "FocusPull Render.py"
-    script.parent.mkdir(parents=True)
-    shutil.copy(RESOLVE_DIR / "FocusPull Render.py", script)
-    monkeypatch.setenv("FOCUSPULL_PLUGIN_DIR", str(RESOLVE_DIR))
-    runpy.run_path(str(script), init_globals={"fu": Fusion(comp), "comp": comp})
+    odd = tmp_path / "it's a shot"
+    comp, loader, macro = shot(odd)
+    touch_sequence(odd / "out", "refocus", [1, 2, 3])
+    lua.fp.run(comp, "render")
     assert macro.GetInput("Status").startswith("rendered 3 frame(s)")
-    cancel = RESOLVE_DIR / "FocusPull Cancel.py"
-    runpy.run_path(str(cancel), init_globals={"comp": comp})
-    assert comp.GetData(ff.CANCEL_KEY) is True
 
 
-# -- reaching Resolve from outside ---------------------------------------------------------
-def test_documented_library_paths_per_os():
-    assert focuspull_bmd.script_lib_candidates({}, "linux")[0] == "/opt/resolve/libs/Fusion/fusionscript.so"
-    assert focuspull_bmd.script_lib_candidates({}, "darwin") == [
-        "/Applications/DaVinci Resolve/DaVinci Resolve.app/Contents/Libraries/Fusion/fusionscript.so"]
-    assert focuspull_bmd.script_lib_candidates({"PROGRAMFILES": "D:\\PF"}, "win32") == [
-        "D:\\PF\\Blackmagic Design\\DaVinci Resolve\\fusionscript.dll"]
-    assert focuspull_bmd.script_api_candidates({"PROGRAMDATA": "C:\\ProgramData"}, "win32") == [
-        "C:\\ProgramData\\Blackmagic Design\\DaVinci Resolve\\Support\\Developer\\Scripting"]
-    env = {"RESOLVE_SCRIPT_LIB": "/custom/fusionscript.so"}
-    assert focuspull_bmd.script_lib_candidates(env, "linux")[0] == "/custom/fusionscript.so"
-
-
-def test_library_is_loaded_with_importlib_from_the_env_path(tmp_path, monkeypatch):
-    lib = tmp_path / "fusionscript.so"
-    lib.write_bytes(b"")
-    loaded = []
-
-    class App:
-        def GetCurrentComp(self):
-            return "the comp"
-
-    class FakeModule:
-        @staticmethod
-        def scriptapp(name):
-            return App() if name == "Fusion" else None
-
-    monkeypatch.delitem(sys.modules, "fusionscript", raising=False)
-    monkeypatch.setattr(focuspull_bmd, "load_extension", lambda name, path: loaded.append((name, path)) or FakeModule)
-    module = focuspull_bmd.load_fusionscript({"RESOLVE_SCRIPT_LIB": str(lib)}, "linux")
-    assert module is FakeModule and loaded == [("fusionscript", str(lib))]
-    monkeypatch.setattr(focuspull_bmd, "load_fusionscript", lambda environ=None, platform=None: FakeModule)
-    assert focuspull_bmd.current_comp({}) == "the comp"  # Resolve is not running: Fusion Studio answers
-
-
-def test_load_extension_loads_a_real_compiled_module():
-    import _bisect
-
-    if not getattr(_bisect, "__file__", "").endswith((".so", ".pyd")):
-        pytest.skip("_bisect is built into this interpreter")
-    saved = sys.modules.pop("_bisect")
-    try:
-        module = focuspull_bmd.load_extension("_bisect", _bisect.__file__)
-        assert module.bisect_left([1, 3, 5], 4) == 2
-    finally:
-        sys.modules["_bisect"] = saved
-
-
-def test_missing_library_lists_what_was_tried(tmp_path, monkeypatch):
-    monkeypatch.delitem(sys.modules, "fusionscript", raising=False)
-    env = {"RESOLVE_SCRIPT_LIB": str(tmp_path / "none.so"), "RESOLVE_SCRIPT_API": str(tmp_path / "api")}
-    with pytest.raises(focuspull_bmd.HostNotFound) as info:
-        focuspull_bmd.load_fusionscript(env, "linux")
-    assert str(tmp_path / "none.so") in str(info.value) and "DaVinciResolveScript.py" in str(info.value)
-
-
-def test_current_comp_prefers_the_scripts_own_globals():
-    comp = Composition()
-    assert focuspull_bmd.current_comp({"comp": comp}) is comp
-    assert focuspull_bmd.current_comp({"fu": Fusion(comp)}) is comp
-
-    class Bmd:
-        def scriptapp(self, name):
-            return Fusion(comp)
-
-    assert focuspull_bmd.current_comp({"bmd": Bmd()}) is comp
-
-
-# -- end to end: the real worker -----------------------------------------------------------
-@pytest.mark.parametrize("upstream", ["loader", "saver"])
-def test_end_to_end_with_the_real_worker(env, tmp_path, monkeypatch, write_exr, upstream):
-    """32x48 RGBA+Z frames on the focal plane come back unchanged, through the Loader or a Saver."""
+# -- end to end: the real worker ------------------------------------------------------------------
+def real_shot(tmp_path, write_exr, frames=3, size=(48, 32)):
     import numpy as np
-    import OpenImageIO as oiio
 
-    monkeypatch.setenv("FOCUSPULL_WORKER_PYTHON", sys.executable)
     rng = np.random.default_rng(5)
     plates = {}
     (tmp_path / "plate").mkdir()
-    for i, f in enumerate((1, 2, 3)):
-        rgba = rng.uniform(0.0, 3.0, size=(48, 32, 4)).astype(np.float32)
+    h, w = size
+    for i in range(frames):
+        rgba = rng.uniform(0.0, 3.0, size=(h, w, 4)).astype(np.float32)
         plates[1001 + i] = rgba
-        pixels = np.concatenate([rgba, np.full((48, 32, 1), 4.0, np.float32)], axis=2)
-        write_exr(tmp_path / "plate" / f"plate.{f:04d}.exr", pixels, ("R", "G", "B", "A", "Z"), formats="float")
-    comp = Composition(1001, 1003)
+        pixels = np.concatenate([rgba, np.full((h, w, 1), 4.0, np.float32)], axis=2)
+        write_exr(tmp_path / "plate" / f"plate.{i + 1:04d}.exr", pixels, ("R", "G", "B", "A", "Z"), formats="float")
+    comp = Composition(1001, 1000 + frames)
     loader = add_loader(comp, tmp_path / "plate" / "plate.0001.exr")
     macro = comp.load_setting(str(SETTING))
-    macro.SetInput("Output", str(tmp_path / "out" / "refocus.####.exr"))
+    macro.ConnectInput("MainInput1", loader)
+    macro.SetInput("OutputFile", str(tmp_path / "out" / "refocus.####.exr"))
     macro.SetInput("Device", 1)  # cpu
     macro.SetInput("PixelType", 1)  # float
     macro.SetInput("Focus", 4.0)
     macro.SetInput("Strength", 30.0)
     macro.selected = True
-    if upstream == "loader":
-        macro.ConnectInput("MainInput1", loader)
-    else:
-        comp.Lock()
-        blur = comp.AddTool("Blur")
-        comp.Unlock()
-        blur.ConnectInput("Input", loader)
-        macro.ConnectInput("MainInput1", blur)
-        # Fusion would render the Blur; here the Saver writes what the Loader shows (a copy).
-        comp.render_hook = lambda saver, t: (os.makedirs(os.path.dirname(saver_file(saver, t)), exist_ok=True),
-                                             shutil.copy(loader.file_for_time(t), saver_file(saver, t)))
-    outcomes = ff.render_selected(comp)
-    assert outcomes == [(macro, None)], macro.GetInput("Status")
-    result = ff.child(macro, ff.RESULT_LOADER)
+    return comp, loader, macro, plates
+
+
+def test_end_to_end_render_with_the_real_worker(env, tmp_path, monkeypatch, write_exr, lua):
+    """Frames on the focal plane come back unchanged, rendered by `python -m focuspull` from Lua."""
+    import numpy as np
+    import OpenImageIO as oiio
+
+    monkeypatch.setenv("FOCUSPULL_WORKER_PYTHON", sys.executable)
+    comp, loader, macro, plates = real_shot(tmp_path, write_exr)
+    run_script(lua, "FocusPull Render.lua", comp)
+    assert macro.GetInput("Status").startswith("rendered 3 frame(s)"), macro.GetInput("Status")
+    result = [c for c in macro._children if c.Name == "FocusPullResult"][0]
     for t, rgba in plates.items():
-        path = result.file_for_time(t)
-        assert path is not None and os.path.isfile(path), path
-        image = oiio.ImageBuf(path)
+        image = oiio.ImageBuf(result.file_for_time(t))
         names = list(image.spec().channelnames)
         got = image.get_pixels(oiio.FLOAT)[:, :, [names.index(c) for c in "RGBA"]]
         np.testing.assert_allclose(got, rgba, rtol=1e-6, atol=1e-6)
-    expected_first = "refocus.0001.exr" if upstream == "loader" else "refocus.1001.exr"
-    assert result.GetInput("Clip") == str(tmp_path / "out" / expected_first)
+
+
+def test_end_to_end_cancel_with_the_real_worker(env, tmp_path, monkeypatch, write_exr, lua):
+    monkeypatch.setenv("FOCUSPULL_WORKER_PYTHON", sys.executable)
+    comp, loader, macro, plates = real_shot(tmp_path, write_exr, frames=40, size=(96, 128))
+    pressed = []
+
+    def cancel_on_first_frame(c):
+        if str(macro.GetInput("Status")).startswith("frame") and not pressed:
+            pressed.append(macro.GetInput("Status"))
+            c.SetData("FocusPull.Cancel", True)  # the Cancel button's Lua
+
+    comp.on_poll = cancel_on_first_frame
+    lua.fp.run(comp, "render")
+    status = macro.GetInput("Status")
+    assert pressed and status.startswith("cancelled: render cancelled after "), status
+    written = sorted((tmp_path / "out").glob("refocus.*.exr"))
+    assert len(written) < 40
+    pid = int((tmp_path / "out" / "_focuspull_run" / "FocusPull" / "pid").read_text())
+    assert gone_within(pid)

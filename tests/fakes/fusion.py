@@ -1,4 +1,16 @@
-"""A fake of the parts of Fusion's scripting API the FocusPull script uses.
+"""A fake of the parts of Fusion's scripting API the FocusPull scripts use.
+
+Each behaviour cites where it comes from:
+
+* [Guide] Fusion 8 Scripting Guide and Reference Manual (Blackmagic, 2016),
+  Composition.AddTool / Render / MapPath, Operator.GetInput / SetInput;
+* [VFXPedia] eyeon Script Reference, Composition:Render (the settings table:
+  Start, End, Tool, Wait, Quiet ...), Loader attributes (TOOLIT_Clip_StartFrame);
+* [AYON] the Fusion integration of AYON/OpenPype (``load_sequence.py``:
+  ``loader_shift``, ``preserve_trim`` and the ``update`` docstring), a working
+  public integration documenting how a Loader reacts to Clip, GlobalIn and
+  GlobalOut changes;
+* [SDK] the Fusion plug-in SDK's input IDs (``INID_MissingFrames``).
 
 Modelled on the Fusion scripting reference (Composition, Operator, Input,
 Output, Loader/Saver attributes) and its Python binding's habits:
@@ -13,7 +25,24 @@ Output, Loader/Saver attributes) and its Python binding's habits:
   artist gets; inner tools get Fusion's ``Name_1`` suffix when the name is taken;
 * adding a Saver or Loader to an unlocked comp would open a file dialog, which
   blocks a script: the fake raises instead;
-* ``Render`` calls ``render_hook(saver, time)`` for every frame of the given Saver.
+* ``Render`` calls ``render_hook(saver, time)`` for every frame of the given Saver;
+  it returns True, or None (nil in Lua) when a frame fails [Guide: "Returns
+  success"; the Python binding maps a failed render to None]; without
+  ``Quiet`` it would show a "Render Completed" dialog (recorded in ``dialogs``)
+  [VFXPedia];
+* a Loader's sequence starts at its lowest frame on disk, whichever file was
+  picked (``TOOLIT_Clip_StartFrame``) [VFXPedia]; setting ``Clip`` resets the
+  trims and holds, and Global In to the comp's global start when the length
+  changes [AYON]; moving Global In or Out moves the trim with it so the
+  picture stays put (Hold First/Last Frame take what the trim cannot), and
+  neither may pass the other [AYON]; ``MissingFrames`` 0 = Fail, 1 = Hold
+  Previous [SDK, Loader Import tab];
+* ``MapPath`` expands path maps (``Comp:``, ``Temp:``, a studio's own) [Guide];
+* ``AddTool(id, defsettings, x, y)`` at x = y = -32768 connects the new tool to
+  the active one, as a click on the toolbar does [Guide];
+* a tool's input and output IDs are unique: a macro whose user control uses the
+  ID of an output (``Output``) is rejected; setting a non-passive input
+  invalidates the tool (counted in ``invalidations``) [Guide, INP_Passive].
 """
 
 from __future__ import annotations
@@ -167,13 +196,14 @@ class Input:
 
 _BUILTIN_INPUTS: dict[str, dict[str, Any]] = {
     "Loader": {"Clip": "", "GlobalIn": 0, "GlobalOut": 0, "ClipTimeStart": 0, "ClipTimeEnd": 0, "Reverse": 0,
-               "Loop": 0, "HoldFirstFrame": 0, "HoldLastFrame": 0},
+               "Loop": 0, "HoldFirstFrame": 0, "HoldLastFrame": 0, "MissingFrames": 0},
     "Saver": {"Clip": "", "OutputFormat": "OpenEXRFormat", "CreateDir": 1},
     "PipeRouter": {},
     "Dissolve": {"Mix": 0.0},
     "Blur": {"XBlurSize": 1.0},
     "MediaIn": {},
 }
+_OUTPUTS = {"PipeRouter": ("Output",), "Loader": ("Output",), "Dissolve": ("Output",)}
 _IMAGE_INPUTS = {"Loader": [], "Saver": ["Input"], "PipeRouter": ["Input"], "Dissolve": ["Background", "Foreground"],
                  "Blur": ["Input"], "MediaIn": [], "MacroOperator": []}
 
@@ -193,6 +223,8 @@ class Tool:
         self.selected = False
         self.deleted = False
         self.Output = Output(self)
+        self._passive: set[str] = set()
+        self.invalidations = 0
 
     # -- inputs --------------------------------------------------------------------
     def _has_input(self, name: str) -> bool:
@@ -217,8 +249,12 @@ class Tool:
     def SetInput(self, name: str, value: Any, time: Optional[float] = None) -> bool:
         if not self._has_input(name):
             return False
+        if name not in self._passive:
+            self.invalidations += 1  # [Guide] a non-passive input re-renders the tool and what follows
         if time is not None and name in self._keys:
             self._keys[name][float(time)] = float(value)
+        elif self.ID == "Loader" and name in ("GlobalIn", "GlobalOut"):
+            self._move_global(name, int(round(float(value))))
         else:
             self._values[name] = value
             if name == "Clip" and self.ID == "Loader":
@@ -268,41 +304,80 @@ class Tool:
         self.comp._tools = [t for t in self.comp._tools if t is not self]
 
     # -- Loader behaviour ------------------------------------------------------------------
-    def _sequence(self) -> tuple[str, list[int]]:
-        clip = str(self._values.get("Clip") or "")
+    def _sequence(self) -> tuple[str, list[int], int]:
+        """(picked clip, every frame number of its sequence on disk, padding)."""
+        clip = self.comp.MapPath(str(self._values.get("Clip") or ""))
         m = re.match(r"^(.*?)(\d+)(\.[A-Za-z0-9]+)$", clip)
         if m is None:
-            return clip, []
+            return clip, [], 0
         head, digits, tail = m.groups()
         found = []
         for path in glob.glob(glob.escape(head) + "[0-9]" * len(digits) + glob.escape(tail)):
             found.append(int(path[len(head):len(path) - len(tail)]))
-        return clip, sorted(f for f in found if f >= int(digits))
+        return clip, sorted(found), len(digits)
+
+    def _length(self) -> int:
+        _, frames, _ = self._sequence()
+        return frames[-1] - frames[0] + 1 if frames else 1  # gaps count: the Loader's MissingFrames handles them
 
     def _scan_clip(self) -> None:
-        """As Fusion does on a new clip: length from the files on disk, trims reset."""
-        _, frames = self._sequence()
-        length = max(len(frames), 1)
+        """[AYON] a new clip: trims and holds reset; a new length puts Global In at the comp's global start."""
+        length = self._length()
+        old_length = self._values.get("_length")
+        if old_length is not None and old_length != length:
+            self._values["GlobalIn"] = int(self.comp._attrs["COMPN_GlobalStart"])
         start = int(self._values.get("GlobalIn") or 0)
-        self._values.update(GlobalOut=start + length - 1, ClipTimeStart=0, ClipTimeEnd=length - 1)
+        self._values.update(GlobalOut=start + length - 1, ClipTimeStart=0, ClipTimeEnd=length - 1,
+                            HoldFirstFrame=0, HoldLastFrame=0, _length=length)
+
+    def _move_global(self, name: str, value: int) -> None:
+        """[AYON] Global In/Out cannot pass each other; moving one moves its trim (or hold) with it."""
+        v = self._values
+        if name == "GlobalIn":
+            value = min(value, int(v["GlobalOut"]))
+            delta = value - int(v["GlobalIn"])
+            net = int(v["ClipTimeStart"]) - int(v["HoldFirstFrame"]) + delta  # < 0: frames held before the clip
+            v["ClipTimeStart"], v["HoldFirstFrame"] = max(0, net), max(0, -net)
+            v["GlobalIn"] = value
+        else:
+            value = max(value, int(v["GlobalIn"]))
+            delta = value - int(v["GlobalOut"])
+            last = int(v.get("_length", 1)) - 1
+            net = int(v["ClipTimeEnd"]) + int(v["HoldLastFrame"]) + delta  # > last: frames held after the clip
+            v["ClipTimeEnd"], v["HoldLastFrame"] = min(last, max(net, 0)), max(0, net - last)
+            v["GlobalOut"] = value
+
+    def place(self, global_in: int) -> None:
+        """Fake: what dragging the clip in the Keyframes view does: the whole clip moves, trims kept."""
+        v = self._values
+        shift = int(global_in) - int(v["GlobalIn"])
+        v["GlobalIn"], v["GlobalOut"] = int(v["GlobalIn"]) + shift, int(v["GlobalOut"]) + shift
 
     def _clip_attrs(self) -> dict[str, Any]:
-        clip, frames = self._sequence()
-        return {"TOOLST_Clip_Name": _lua_list([clip]),
+        clip, frames, _ = self._sequence()
+        return {"TOOLST_Clip_Name": _lua_list([self._values.get("Clip")]),
                 "TOOLIT_Clip_StartFrame": _lua_list([frames[0] if frames else 0]),
-                "TOOLIT_Clip_Length": _lua_list([len(frames)]),
+                "TOOLIT_Clip_Length": _lua_list([self._length()]),
                 "TOOLNT_Clip_Start": _lua_list([self._values["GlobalIn"]]),
                 "TOOLNT_Clip_End": _lua_list([self._values["GlobalOut"]])}
 
     def file_for_time(self, t: float) -> Optional[str]:
-        """Fake: the file a Loader shows at comp time t (None outside its range)."""
-        if not (self._values["GlobalIn"] <= t <= self._values["GlobalOut"]):
+        """Fake: the file a Loader shows at comp time t (None outside its range); a missing file is an
+        error unless MissingFrames holds the previous one [SDK]."""
+        v = self._values
+        if not (v["GlobalIn"] <= t <= v["GlobalOut"]):
             return None
-        clip, _ = self._sequence()
+        clip, frames, padding = self._sequence()
         m = re.match(r"^(.*?)(\d+)(\.[A-Za-z0-9]+)$", clip)
-        assert m is not None
-        frame = int(m.group(2)) + int(self._values["ClipTimeStart"]) + int(t - self._values["GlobalIn"])
-        return f"{m.group(1)}{frame:0{len(m.group(2))}d}{m.group(3)}"
+        assert m is not None and frames
+        index = int(t - v["GlobalIn"]) - int(v["HoldFirstFrame"])
+        index = min(max(index + int(v["ClipTimeStart"]), int(v["ClipTimeStart"])), int(v["ClipTimeEnd"]))
+        frame = frames[0] + index
+        while frame not in frames:
+            if int(v["MissingFrames"]) != 1:
+                raise RuntimeError(f"fake Fusion: Loader {self.Name}: frame {frame} is missing (Missing Frames: Fail)")
+            frame -= 1
+        return f"{m.group(1)}{frame:0{padding}d}{m.group(3)}"
 
 
 class Macro(Tool):
@@ -365,11 +440,18 @@ def _set_data(store: dict[str, Any], name: str, value: Any) -> None:
 
 
 class Composition:
-    def __init__(self, render_start: int = 1001, render_end: int = 1003, filename: str = "") -> None:
+    def __init__(self, render_start: int = 1001, render_end: int = 1003, filename: str = "",
+                 global_start: Optional[int] = None, name: str = "Composition1") -> None:
         self._tools: list[Tool] = []
         self._attrs = {"COMPN_RenderStart": float(render_start), "COMPN_RenderEnd": float(render_end),
-                       "COMPN_GlobalStart": float(render_start), "COMPN_GlobalEnd": float(render_end),
-                       "COMPS_FileName": filename}
+                       "COMPN_GlobalStart": float(render_start if global_start is None else global_start),
+                       "COMPN_GlobalEnd": float(render_end), "COMPS_FileName": filename, "COMPS_Name": name}
+        #: fake: path maps, e.g. {"Footage:": "/mnt/footage/"} [Guide: MapPath expands path mappings]
+        self.path_maps: dict[str, str] = {}
+        #: fake: dialogs a render would have shown (a modal dialog blocks a script in Fusion)
+        self.dialogs: list[str] = []
+        #: fake: make Render fail (a Saver that cannot write)
+        self.fail_render = False
         self.CurrentTime = float(render_start)
         self.ActiveTool: Optional[Tool] = None
         self._data: dict[str, Any] = {}
@@ -398,12 +480,16 @@ class Composition:
             out.extend(t._children)
         return out
 
-    def AddTool(self, reg_id: str, xpos: int = -32768, ypos: int = -32768) -> Tool:
+    def AddTool(self, reg_id: str, defsettings: Any = False, xpos: int = -32768, ypos: int = -32768) -> Tool:
+        """[Guide] AddTool(id, [defsettings], [xpos], [ypos]); at -32768, -32768 the tool is added as a
+        toolbar click adds it: connected to the active tool when it can be."""
         if reg_id in ("Saver", "Loader") and not self._locked:
             raise RuntimeError("fake Fusion: adding a Saver/Loader to an unlocked comp opens a file dialog")
         base = {"Saver": "Saver", "Loader": "Loader"}.get(reg_id, reg_id)
         tool = Tool(self, reg_id, self._unique(base + "1"))
         self._tools.append(tool)
+        if xpos == -32768 and ypos == -32768 and self.ActiveTool is not None and tool._image_inputs:
+            tool.ConnectInput(tool._image_inputs[0], self.ActiveTool)
         return tool
 
     def FindTool(self, name: str) -> Optional[Tool]:
@@ -430,7 +516,11 @@ class Composition:
             for control, cspec in (tool_spec.get("UserControls") or LuaTable()).fields.items():
                 kind = cspec.get("INPID_InputControl")
                 default = cspec.get("INP_Default", cspec.get("INPS_DefaultText", "" if cspec.get("LINKID_DataType") == "Text" else 0))
+                if control in _OUTPUTS.get(tool_spec.type, ("Output",)):
+                    raise ValueError(f"fake Fusion: {name}: user control ID {control!r} is also an output ID")
                 tool._values[control] = None if kind == "ButtonControl" else default
+                if cspec.get("INP_Passive"):
+                    tool._passive.add(control)
                 if kind == "ComboControl":
                     tool._data.setdefault("_combo", {})[control] = [o["CCS_AddString"] for o in cspec.array]
             macro._children.append(tool)
@@ -470,6 +560,9 @@ class Composition:
         _set_data(self._data, name, value)
 
     def MapPath(self, path: str) -> str:
+        for prefix, target in self.path_maps.items():
+            if path.startswith(prefix):
+                return target + path[len(prefix):]
         return path
 
     def Lock(self) -> None:
@@ -485,13 +578,17 @@ class Composition:
     def EndUndo(self, keep: bool = True) -> None:
         pass
 
-    def Render(self, settings: Any = None, *args: Any) -> bool:
+    def Render(self, settings: Any = None, *args: Any) -> Optional[bool]:
         settings = dict(settings or {})
+        if not settings.get("Quiet"):
+            self.dialogs.append("Render Completed")  # [VFXPedia] Quiet: no dialogs
         self.renders.append(settings)
         tool = settings.get("Tool")
         savers = [tool] if tool is not None else [t for t in self._tools if t.ID == "Saver"]
         start = int(settings.get("Start", self._attrs["COMPN_RenderStart"]))
         end = int(settings.get("End", self._attrs["COMPN_RenderEnd"]))
+        if self.fail_render:
+            return None  # [Guide] the binding answers None (Lua: nil) for a failed render, never False
         if self.render_hook is None:
             raise RuntimeError("fake Fusion: no render_hook installed")
         for saver in savers:

@@ -30,6 +30,7 @@ from . import farm
 SNAPSHOT = "snapshot.json"
 EVENTS = "events.jsonl"
 CANCEL = "cancel"
+PID = "pid"
 
 
 class EventFile:
@@ -44,8 +45,16 @@ class EventFile:
             f.write(json.dumps(event) + "\n")
 
 
+def forward(emit: EventFile, event: Dict[str, Any]) -> None:
+    """Progress goes through; the worker's own done/error become this run's one final event."""
+    if event.get("event") not in ("done", "error"):
+        emit(event)
+
+
 def run(run_dir: str) -> int:
     emit = EventFile(os.path.join(run_dir, EVENTS))
+    with open(os.path.join(run_dir, PID), "w") as f:
+        f.write("{}\n".format(os.getpid()))  # for a host that must stop a runner deaf to the cancel file
     cancel_file = os.path.join(run_dir, CANCEL)
     try:
         with open(os.path.join(run_dir, SNAPSHOT), encoding="utf-8") as f:
@@ -60,7 +69,8 @@ def run(run_dir: str) -> int:
     background = BackgroundRun(str(snapshot.get("name") or "FocusPull"), job, job_path_for(inputs.output),
                                action=str(snapshot.get("action") or "render"),
                                chunk_size=int(snapshot.get("chunk_size") or farm.DEFAULT_CHUNK_SIZE),
-                               on_event=emit, is_cancelled=lambda: os.path.exists(cancel_file))
+                               on_event=lambda event: forward(emit, event),
+                               is_cancelled=lambda: os.path.exists(cancel_file))
     if hasattr(signal, "SIGTERM"):
         signal.signal(signal.SIGTERM, lambda signum, frame: background.cancel())
     background.start(wait=True)
