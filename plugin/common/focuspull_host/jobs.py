@@ -27,6 +27,10 @@ from .frames import _PATTERN_TOKEN, format_frames, same_frame_file
 
 Curve = Union[float, Dict[str, List[float]]]
 
+# Strength options of one mode only (the core refuses them in the other): a node keeps both sets of
+# controls, the job carries the mode's.
+LENS_ONLY = ("focal_length_mm", "f_stop", "filmback_width_mm")
+K_ONLY = ("reference_width_px",)
 # Channel names meaning "the plate's Z": the worker looks for both when none is named.
 DEFAULT_DEPTH_CHANNELS = ("", "Z", "depth.Z")
 
@@ -195,6 +199,8 @@ def build_job(inputs: HostInputs, schema: Optional[Dict[str, Any]] = None) -> Di
     strength = sections["strength"]
     strength_mode = read.choice("strength.mode", "k")
     strength["mode"] = strength_mode
+    for field in (K_ONLY if strength_mode == "lens" else LENS_ONLY):
+        strength.pop(field, None)
     if strength_mode != "lens":
         strength["value"] = read.curve("strength.value", 10.0)
     job["strength"] = _ordered(strength, ("value", "mode"))

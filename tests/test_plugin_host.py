@@ -14,18 +14,15 @@ from fakes.paths import add_plugin_paths, fake_worker_command
 from fakes.worker import gone_within
 
 add_plugin_paths()
-import focuspull_client as fc  # noqa: E402
+import focuspull_host as fc  # noqa: E402
 
 
-def _job(tmp_path: Path, frames=(1001, 1002, 1003), **kw) -> dict:
-    return fc.make_job(
-        str(tmp_path / "plate.####.exr"),
-        str(tmp_path / "out" / "refocus.####.exr"),
-        focus=fc.curve_from_samples(list(frames), [2.0 + i for i in range(len(frames))]),
-        strength=8.0,
-        frames=list(frames),
-        **kw,
-    )
+def _job(tmp_path: Path, frames=(1001, 1002, 1003), depth=None, matte=None, **values) -> dict:
+    """A job through the one job builder, from control values keyed by job field."""
+    v = {"focus.value": [2.0 + i for i in range(len(frames))], "strength.value": 8.0}
+    v.update({k.replace("__", "."): x for k, x in values.items()})
+    return fc.build_job(fc.HostInputs(list(frames), str(tmp_path / "plate.####.exr"),
+                                      str(tmp_path / "out" / "refocus.####.exr"), v, depth=depth, matte=matte))
 
 
 @pytest.fixture
@@ -63,7 +60,6 @@ def test_patterns():
 def test_curve_from_samples_dense_and_constant():
     assert fc.curve_from_samples([1, 2, 3], [4, 4, 4]) == 4.0
     assert fc.curve_from_samples([1, 2], [1, 2]) == {"frames": [1, 2], "values": [1.0, 2.0]}
-    assert fc.sample_curve(lambda f: f * 0.5, [10, 11]) == {"frames": [10, 11], "values": [5.0, 5.5]}
     with pytest.raises(fc.InvalidJob, match="frame 2"):
         fc.curve_from_samples([1, 2], [1.0, float("nan")])
 
@@ -72,7 +68,7 @@ def test_curve_from_samples_dense_and_constant():
 def test_made_jobs_are_valid_for_the_core_and_the_shipped_schema(tmp_path):
     from focuspull.job import Job
 
-    job = _job(tmp_path, depth_source="sequence", depth_pattern=str(tmp_path / "z.####.exr"), depth_kind="disparity")
+    job = _job(tmp_path, depth=str(tmp_path / "z.####.exr"), depth__kind="disparity")
     assert fc.validate_job(job) == []
     parsed = Job.from_dict(job)  # the core agrees
     assert parsed.focus.value.evaluate([1001, 1002, 1003]) == [2.0, 3.0, 4.0]
@@ -202,3 +198,125 @@ def test_cancel_terminates_the_whole_process_tree(tmp_path, worker_env, monkeypa
         assert gone_within(pid), f"process {pid} survived the cancel"
 
 
+
+
+# -- the one job builder ------------------------------------------------------------
+def test_builder_drops_defaults_and_reads_menus_by_name_or_index(tmp_path):
+    job = _job(tmp_path, aperture__blades=6, aperture__roundness=0.0, aperture__shape=1, engine__name="neural",
+               engine__device=1, output__pixel_type="float", focus__window_px=9, strength__filmback_width_mm=0.0)
+    assert job["aperture"] == {"shape": "polygon"}  # blades 6 and roundness 0 are the schema's defaults
+    assert job["engine"] == {"name": "neural", "options": {}, "device": "cpu"}
+    assert job["output"]["pixel_type"] == "float"
+    assert job["focus"] == {"value": {"frames": [1001, 1002, 1003], "values": [2.0, 3.0, 4.0]}, "mode": "auto",
+                            "window_px": 9}
+    assert "filmback_width_mm" not in job["strength"]  # 0: not set (the core has no default)
+    with pytest.raises(fc.InvalidJob, match="aperture.shape: entry 7"):
+        _job(tmp_path, aperture__shape=7)
+
+
+def test_builder_decides_depth_focus_and_strength_the_same_for_every_host(tmp_path):
+    from focuspull.job import Job
+
+    estimated = _job(tmp_path, depth__source="estimate", depth__kind="disparity", depth__channel="Z")
+    assert estimated["depth"] == {"source": "estimate"}  # estimated depth is always normalized disparity
+    channel = _job(tmp_path, depth__channel="depth.Z", depth__kind=2)
+    assert channel["depth"] == {"source": "channel", "kind": "disparity"}  # depth.Z / Z: the worker finds both
+    point = _job(tmp_path, focus__mode="point", focus__x=[10.0, 20.0, 30.0], focus__y=12.0)
+    assert point["focus"] == {"mode": "point", "x": {"frames": [1001, 1002, 1003], "values": [10.0, 20.0, 30.0]},
+                              "y": 12.0, "origin": "bottom_left"}
+    lens = _job(tmp_path, strength__mode="lens", strength__focal_length_mm=50.0, strength__f_stop=[2.0, 2.0, 2.0],
+                strength__filmback_width_mm=36.0, strength__reference_width_px=1920.0)
+    assert lens["strength"] == {"mode": "lens", "focal_length_mm": 50.0, "f_stop": 2.0, "filmback_width_mm": 36.0}
+    k_mode = _job(tmp_path, strength__focal_length_mm=50.0)  # a lens control left set in mode k
+    assert k_mode["strength"] == {"value": 8.0, "mode": "k"}
+    with pytest.raises(fc.InvalidJob, match="connect the subject matte"):
+        _job(tmp_path, focus__mode="matte")
+    matte = _job(tmp_path, matte=str(tmp_path / "m.####.exr"), focus__mode="matte")
+    assert matte["focus"] == {"mode": "matte", "matte": str(tmp_path / "m.####.exr")}
+    for job in (estimated, channel, point, lens, k_mode, matte):
+        Job.from_dict(job)  # the core agrees with every one
+    with pytest.raises(fc.InvalidJob, match="is the plate itself"):
+        fc.build_job(fc.HostInputs([1], str(tmp_path / "p.####.exr"), str(tmp_path / "p.%04d.exr"), {}))
+    with pytest.raises(fc.InvalidJob, match="focus.value: 2 samples for 3 frames"):
+        _job(tmp_path, focus__value=[1.0, 2.0])
+
+
+# -- one background run for render and farm -------------------------------------------
+def test_background_run_renders_on_a_thread_and_reports_progress(tmp_path, worker_env):
+    events, finished = [], []
+    run = fc.BackgroundRun("n1", _job(tmp_path), on_event=events.append, on_finish=finished.append,
+                           command=fake_worker_command()).start()
+    assert run.wait(30) and finished == [run]
+    assert run.error is None and run.result.frames_done == 3
+    assert run.summary().startswith("rendered 3 frame(s) to ")
+    assert [e["event"] for e in events] == ["start", "frame", "frame", "frame", "done"]
+
+
+def test_background_run_cancel_stops_a_render(tmp_path, worker_env, monkeypatch):
+    monkeypatch.setenv("FAKE_WORKER_MODE", "hang")
+    monkeypatch.setenv("FAKE_WORKER_PIDS", str(tmp_path / "pids.json"))
+    run = fc.BackgroundRun("n1", _job(tmp_path), command=fake_worker_command(),
+                           on_event=lambda e: run.cancel() if e["event"] == "frame" else None)
+    run.start(wait=True)
+    assert isinstance(run.error, fc.RenderCancelled) and run.summary().startswith("cancelled: ")
+    for pid in json.loads((tmp_path / "pids.json").read_text()).values():
+        assert gone_within(pid)
+
+
+def test_runner_reports_a_bad_snapshot_as_one_error_event(tmp_path):
+    import subprocess
+
+    (tmp_path / "snapshot.json").write_text(json.dumps({"action": "render", "inputs": {
+        "frames": [1], "plate": str(tmp_path / "p.####.exr"), "output": str(tmp_path / "o.####.exr"),
+        "values": {"aperture.blades": 1}}}))
+    from fakes.paths import COMMON
+
+    proc = subprocess.run([sys.executable, "-m", "focuspull_host", "run", str(tmp_path)], cwd=str(COMMON),
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    (event,) = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()]
+    assert event["event"] == "error" and event["code"] == "invalid_job"
+    assert "job.aperture.blades: 1 is below the minimum 3" in event["message"]
+    assert event["status"].startswith("error: job.aperture.blades")
+
+
+# -- every Python the host package claims ----------------------------------------------
+CLAIMED = ((3, 6), (3, 7), (3, 8), (3, 9), (3, 10), (3, 11), (3, 12), (3, 13))
+PYENV = Path.home() / ".pyenv" / "versions"
+
+
+def _interpreter(version) -> str:
+    found = sorted(PYENV.glob("{}.{}.*/bin/python".format(*version))) if PYENV.is_dir() else []
+    return str(found[-1]) if found else ""
+
+
+@pytest.mark.parametrize("version", CLAIMED, ids=lambda v: "py{}{}".format(*v))
+def test_host_package_runs_on_every_claimed_python(tmp_path, version):
+    """Import the package, build and check a job, and run it through BackgroundRun with the fake worker,
+    under that interpreter (Resolve 17-era set-ups run 3.6, Nuke 13 3.7, Nuke 16 3.11, ...)."""
+    import subprocess
+
+    from fakes.paths import COMMON, FAKE_WORKER
+
+    python = _interpreter(version)
+    if not python:
+        pytest.skip("no Python {}.{} under ~/.pyenv/versions".format(*version))
+    script = (
+        "import json, sys; sys.path.insert(0, sys.argv[1]); import focuspull_host as fh\n"
+        "inputs = fh.HostInputs([1001, 1002], sys.argv[2] + '/p.####.exr', sys.argv[2] + '/o/r.####.exr',\n"
+        "    {'focus.value': [1.0, 2.0], 'aperture.shape': 1, 'engine.device': 'cpu'})\n"
+        "job = fh.build_job(inputs)\n"
+        "run = fh.BackgroundRun('n', job, command=[sys.executable, sys.argv[3]]).start(wait=True)\n"
+        "print(json.dumps({'version': list(sys.version_info[:2]), 'error': str(run.error), 'summary': run.summary(),\n"
+        "                  'job': job}))\n"
+    )
+    env = dict(os.environ, FAKE_WORKER_MODE="ok")
+    env.pop("FAKE_WORKER_RECORD", None)
+    proc = subprocess.run([python, "-c", script, str(COMMON), str(tmp_path), str(FAKE_WORKER)],
+                          capture_output=True, text=True, timeout=120, env=env)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["version"] == list(version) and out["error"] == "None", out
+    assert out["summary"].startswith("rendered 2 frame(s)")
+    assert out["job"]["aperture"] == {"shape": "polygon"} and out["job"]["engine"]["device"] == "cpu"
+    assert out["job"]["focus"]["value"] == {"frames": [1001, 1002], "values": [1.0, 2.0]}
