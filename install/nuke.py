@@ -12,6 +12,9 @@ package instead (updates with ``pip``). Studios can instead put
 
 from __future__ import annotations
 
+import os
+import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from focuspull.install.common import (
@@ -32,8 +35,22 @@ def _plugin_files(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.suffix in (".py", ".json") and p.is_file())
 
 
+def default_nuke_home(platform: str | None = None, environ: Mapping[str, str] | None = None) -> Path:
+    """The ``.nuke`` folder Nuke itself reads (Foundry, "Loading Gizmos, NDK Plug-ins, and Python and
+    Tcl Scripts"): on Windows under ``%HOME%`` when HOME is set, else under ``%USERPROFILE%``;
+    elsewhere under ``$HOME``. ``Path.home()`` ignores HOME on Windows, so it is not used first."""
+    env = os.environ if environ is None else environ
+    name = platform or sys.platform
+    if name.startswith("win"):
+        base = env.get("HOME") or env.get("USERPROFILE")
+    else:
+        base = env.get("HOME")
+    return Path(base or str(Path.home())) / ".nuke"
+
+
 def nuke_home(home: Path | None = None) -> Path:
-    return (Path(home) if home is not None else Path.home()) / ".nuke"
+    """``home/.nuke`` for an explicit home (``--home``), else where Nuke looks."""
+    return Path(home) / ".nuke" if home is not None else default_nuke_home()
 
 
 def install_dir(home: Path | None = None) -> Path:

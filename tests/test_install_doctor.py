@@ -43,7 +43,7 @@ def test_after_install_and_with_a_stale_copy(home, capsys):
     assert code == 0
     assert checks["worker"]["status"] == "ok" and sys.executable in checks["worker"]["detail"]
     assert checks["host:nuke"]["status"] == "ok" and "hosts" not in checks
-    (home / ".nuke" / "focuspull" / "common" / "focuspull_client.py").write_text("# old\n")
+    (home / ".nuke" / "focuspull" / "common" / "focuspull_host" / "jobs.py").write_text("# old\n")
     code, checks = doctor(capsys, "--home", str(home), "--quick")
     assert checks["host:nuke"]["status"] == "warn" and checks["host:nuke"]["fix"] == "focuspull install nuke"
 

@@ -117,10 +117,10 @@ NUKE_START = textwrap.dedent(
         if os.path.isfile(os.path.join(folder, "menu.py")):
             run(os.path.join(folder, "menu.py"))
     nuke.menu("Nodes").findItem("FocusPull/FocusPull").invoke()
-    import focuspull_client, focuspull_nuke
+    import focuspull_host, focuspull_nuke
     node = nuke.allNodes()[-1]
-    print(json.dumps({"plugin": focuspull_nuke.__file__, "client": focuspull_client.__file__,
-                      "worker": focuspull_client.worker_command(), "node": focuspull_nuke.is_focuspull(node)}))
+    print(json.dumps({"plugin": focuspull_nuke.__file__, "client": focuspull_host.__file__,
+                      "worker": focuspull_host.worker_command(), "node": focuspull_nuke.is_focuspull(node)}))
     """
 )
 
@@ -135,6 +135,16 @@ def test_installed_plugin_loads_in_a_fresh_nuke(home):
     info = json.loads(proc.stdout.strip().splitlines()[-1])
     installed = home / ".nuke" / "focuspull"
     assert Path(info["plugin"]).resolve() == (installed / "nuke" / "focuspull_nuke.py").resolve()
-    assert Path(info["client"]).resolve() == (installed / "common" / "focuspull_client.py").resolve()
+    assert Path(info["client"]).resolve() == (installed / "common" / "focuspull_host" / "__init__.py").resolve()
     assert info["worker"] == [str(Path(sys.executable).absolute()), "-m", "focuspull"]
     assert info["node"] is True
+
+
+@pytest.mark.parametrize("platform, env, expected", [
+    ("win32", {"HOME": "H:\\me", "USERPROFILE": "C:\\Users\\me"}, "H:\\me"),  # HOME wins when set
+    ("win32", {"USERPROFILE": "C:\\Users\\me"}, "C:\\Users\\me"),
+    ("darwin", {"HOME": "/Users/me", "USERPROFILE": "x"}, "/Users/me"),
+    ("linux", {"HOME": "/home/me"}, "/home/me"),
+])
+def test_dot_nuke_follows_nukes_own_rule(platform, env, expected):
+    assert nuke_install.default_nuke_home(platform, env) == Path(expected) / ".nuke"

@@ -14,6 +14,7 @@ from fakes.paths import COMMON, NUKE_DIR, add_plugin_paths
 from fakes.worker import gone_within, use_fake_worker
 
 add_plugin_paths()
+import focuspull_host as fc  # noqa: E402
 
 
 @pytest.fixture
@@ -61,6 +62,40 @@ def test_init_adds_common_and_menu_adds_a_node_command(nk, tmp_path):
     item.invoke()
     node = fake.selectedNodes()[-1]
     assert plugin.is_focuspull(node) and node.input(0) is read and not read.isSelected()
+
+
+def test_menu_command_makes_the_node_in_the_group_the_artist_works_in(nk, tmp_path):
+    fake, plugin = nk
+    outer = fake.nodes.Group(name="Comp")
+    fake._last_hit = outer  # the artist last clicked inside Comp's node graph
+    node = plugin.create_node()
+    assert node.parent() is outer and node.fullName() == "Comp.FocusPull1"
+    assert fake.thisGroup() is fake.root()  # the context is restored
+    fake._last_hit = None
+    assert plugin.create_node().parent() is fake.root()
+
+
+def test_install_root_of_nuke_per_platform(nk):
+    _, plugin = nk
+    assert plugin.install_root("/opt/Nuke15.1v1/Nuke15.1") == "/opt/Nuke15.1v1"
+    assert plugin.install_root("/Applications/Nuke15.1v1/Nuke15.1v1.app/Contents/MacOS/Nuke15.1") == \
+        "/Applications/Nuke15.1v1/Nuke15.1v1.app"  # the bundle: its libraries are in Contents/Frameworks
+
+
+def test_relative_paths_are_taken_from_the_project_directory(nk, tmp_path):
+    fake, plugin = nk
+    fake.root()["project_directory"].setValue(str(tmp_path))
+    read = fake.nodes.Read(file="plate/plate.####.exr", first=1001, last=1003, origfirst=1001, origlast=1003)
+    read["colorspace"].setValue("scene_linear")
+    node = plugin.build_group()
+    node.setInput(0, read)
+    node["output"].setValue("out/refocus.####.exr")
+    job = plugin.build_plan(node).job
+    assert job["input"]["pattern"] == str(tmp_path / "plate" / "plate.####.exr")
+    assert job["output"]["pattern"] == str(tmp_path / "out" / "refocus.####.exr")
+    fake.root()["project_directory"].setValue("")
+    fake.root()["name"].setValue(str(tmp_path / "comp" / "shot.nk"))  # no project directory: the script's folder
+    assert plugin.build_plan(node).job["output"]["pattern"] == str(tmp_path / "comp" / "out" / "refocus.####.exr")
 
 
 def test_node_layout(nk):
@@ -281,8 +316,8 @@ def test_submit_to_farm_refuses_a_node_that_is_still_submitting(nk, tmp_path, mo
     fake, plugin = nk
     use_fake_worker(tmp_path, monkeypatch)
     node = make_node(fake, plugin, plate_read(fake, tmp_path), tmp_path)
-    running = plugin.FarmSubmission(node.fullName())  # an export still on its thread
-    plugin._submissions[node.fullName()] = running
+    running = fc.BackgroundRun(node.fullName(), {"output": {"pattern": "/o/x.####.exr"}}, action="farm")
+    plugin._runs[(node.fullName(), "farm")] = running  # an export still on its thread
     node["submit_farm"].execute()
     assert "already being submitted to the farm [busy]" in fake.messages[-1]
     assert plugin.submission_of(node) is running

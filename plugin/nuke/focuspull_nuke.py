@@ -30,20 +30,16 @@ Cancel); more are added with ``register_action`` before nodes are created, and
 existing nodes get them through ``ensure_actions``.
 """
 
-from __future__ import annotations
-
-import json
 import logging
 import os
 import re
-import tempfile
-import threading
 from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 import nuke
 
-import focuspull_client as fc
-import focuspull_farm as farm
+import focuspull_host as fc
+from focuspull_host import farm
+from focuspull_host import schema as js
 
 log = logging.getLogger("focuspull.nuke")
 
@@ -57,21 +53,15 @@ DEPTH_WRITE = "FocusPullDepthWrite"
 MATTE_WRITE = "FocusPullMatteWrite"
 FARM_CHUNK_KNOB = "farm_chunk_size"
 
-ENGINES = ["physical", "neural"]
-DEVICES = ["auto", "cpu", "cuda"]
 COMPRESSIONS = ["input", "zip", "zips", "piz", "dwaa", "dwab", "pxr24", "b44", "none"]
-# Other names the schema accepts for a depth convention; the menu shows the canonical ones.
-DEPTH_KIND_ALIASES = ("distance", "far_zero")
-# Fields every node sets through its own knobs/inputs; the other fields of these job
-# sections get a knob each, made from the job schema (so new core options show up).
-EXPLICIT_FIELDS = {
-    "depth": ("source", "channel", "pattern", "kind", "percentiles"),
-    "focus": ("value", "mode", "x", "y", "origin", "matte"),
-    "strength": ("value", "mode"),
-    "aperture": (),
+# The node's own knobs and the job field each one sets (the generic options are <section>_<field>).
+KNOB_KEYS = {
+    "engine": "engine.name", "device": "engine.device", "engine_options": "engine.options",
+    "depth_source": "depth.source", "depth_kind": "depth.kind", "depth_channel": "depth.channel",
+    "focus_mode": "focus.mode", "focus": "focus.value", "strength_mode": "strength.mode",
+    "strength": "strength.value", "pixel_type": "output.pixel_type", "compression": "output.compression",
 }
-# Curve fields of the schema carry no default (the core builds it); neutral values here.
-CURVE_FALLBACK_DEFAULTS = {"aspect": 1.0, "rotation_deg": 0.0}
+CURVE_KNOBS = ("focus", "strength")
 LINEAR_NAMES = {"linear", "scene_linear", "scene linear", "raw", "data", "acescg", "aces2065-1", "reference"}
 
 
@@ -108,79 +98,16 @@ def register_action(name: str, label: str, command: str, tooltip: str = "", afte
 
 
 # -- the job schema as knobs ---------------------------------------------------------------
-def section(schema: Dict[str, Any], name: str) -> Dict[str, Any]:
-    """The object schema of a job section (focus and strength also accept a bare curve)."""
-    spec: Dict[str, Any] = schema.get("properties", {}).get(name, {})
-    for option in spec.get("anyOf", []):
-        if option.get("type") == "object" and "mode" in option.get("properties", {}):
-            found: Dict[str, Any] = option
-            return found
-    return spec
-
-
-def enum_of(spec: Dict[str, Any]) -> List[str]:
-    if "enum" in spec:
-        return [str(v) for v in spec["enum"]]
-    for option in spec.get("anyOf", []) + spec.get("oneOf", []):
-        if "enum" in option:
-            return [str(v) for v in option["enum"]]
-    return []
-
-
-def _types(spec: Dict[str, Any]) -> List[str]:
-    out = [spec["type"]] if isinstance(spec.get("type"), str) else []
-    for option in spec.get("anyOf", []):
-        if isinstance(option.get("type"), str):
-            out.append(option["type"])
-    return out
-
-
-def is_curve(spec: Dict[str, Any]) -> bool:
-    """A keyframeable field: a number or {keys} or {frames, values} (maybe also null)."""
-    options = spec.get("oneOf", []) + [o for a in spec.get("anyOf", []) for o in a.get("oneOf", [a])]
-    return any(o.get("type") == "number" for o in options) and any("keys" in o.get("properties", {}) for o in options)
-
-
-def field_kind(spec: Dict[str, Any]) -> Optional[str]:
-    """enum | curve | int | float | bool | string, or None for what a knob cannot hold."""
-    if enum_of(spec):
-        return "enum"
-    if is_curve(spec):
-        return "curve"
-    types = _types(spec)
-    for kind, name in (("integer", "int"), ("number", "float"), ("boolean", "bool"), ("string", "string")):
-        if kind in types:
-            return name
-    return None
-
-
-def field_default(name: str, spec: Dict[str, Any]) -> Any:
-    if "default" in spec:
-        return spec["default"]
-    return CURVE_FALLBACK_DEFAULTS.get(name) if is_curve(spec) else None
-
-
-def option_fields(schema: Dict[str, Any], name: str) -> List[Tuple[str, Dict[str, Any], str]]:
-    """(field, spec, kind) of the fields of a job section that get generic knobs."""
-    skip = EXPLICIT_FIELDS.get(name, ())
-    out = []
-    for field, spec in section(schema, name).get("properties", {}).items():
-        kind = field_kind(spec)
-        if field not in skip and kind is not None:
-            out.append((field, spec, kind))
-    return out
-
-
 def option_knobs(schema: Dict[str, Any], name: str) -> List[nuke.Knob]:
     """A knob ``<section>_<field>`` for every option of a job section; curves are animatable."""
     knobs: List[nuke.Knob] = []
-    for field, spec, kind in option_fields(schema, name):
+    for field, spec, kind in js.option_fields(schema, name):
         knob_name = "{}_{}".format(name, field)
-        label = field.replace("_deg", " (deg)").replace("_mm", " (mm)").replace("_px", " (px)").replace("_", " ")
-        default = field_default(field, spec)
+        label = js.label_of(field)
+        default = js.field_default(field, spec)
         knob: nuke.Knob
         if kind == "enum":
-            values = enum_of(spec)
+            values = js.choices(schema, name + "." + field)
             knob = nuke.Enumeration_Knob(knob_name, label, values)
             if default in values:
                 knob.setValue(str(default))
@@ -208,39 +135,22 @@ def option_knobs(schema: Dict[str, Any], name: str) -> List[nuke.Knob]:
     return knobs
 
 
-def option_values(group: nuke.Node, schema: Dict[str, Any], name: str, frames: List[int]) -> Dict[str, Any]:
-    """The options of a job section that differ from the schema's defaults (unset ones left out)."""
-    out: Dict[str, Any] = {}
-    for field, spec, kind in option_fields(schema, name):
-        knob = group.knob("{}_{}".format(name, field))
-        if knob is None:
-            continue  # a node made before this option existed
-        default = field_default(field, spec)
-        value: Any
-        if kind == "enum":
-            value = str(knob.value())
-        elif kind == "bool":
-            value = bool(knob.value())
-        elif kind == "int":
-            value = int(knob.value())
-        elif kind == "curve":
-            value = knob_curve(knob, frames)
-            if default is None and value == 0.0:
-                value = None
-        elif kind == "float":
-            value = float(knob.value())
-            if default is None and value == 0.0:
-                value = None
-        else:
-            value = str(knob.value()).strip() or None
-        if value is not None and value != default:
-            out[field] = value
-    return out
-
-
 # -- building the node ------------------------------------------------------------
+def current_group() -> nuke.Group:
+    """Where a menu command makes its node: the Group whose node graph the artist last clicked in
+    (``nuke.lastHitGroup``, Nuke 7+), else the current context (``nuke.thisGroup``)."""
+    last_hit = getattr(nuke, "lastHitGroup", None)
+    found = last_hit() if callable(last_hit) else None
+    return found if isinstance(found, nuke.Group) else nuke.thisGroup()
+
+
 def create_node() -> nuke.Group:
-    """Menu entry: a FocusPull node connected to the selected node."""
+    """Menu entry: a FocusPull node connected to the selected node, in the Group the artist works in."""
+    with current_group():
+        return _create_here()
+
+
+def _create_here() -> nuke.Group:
     selected = nuke.selectedNodes()
     group = build_group()
     if selected:
@@ -289,41 +199,37 @@ def _enumeration(name: str, label: str, values: List[str], default: Optional[str
 
 def add_knobs(group: nuke.Node) -> None:
     schema = fc.load_schema()
-    depth_spec = section(schema, "depth").get("properties", {})
-    focus_spec = section(schema, "focus").get("properties", {})
-    strength_spec = section(schema, "strength").get("properties", {})
     group.addKnob(nuke.Tab_Knob("focuspull_tab", "FocusPull"))
     marker = nuke.Int_Knob(MARKER_KNOB, "version")
     marker.setValue(VERSION)
     marker.setFlag(nuke.INVISIBLE)
     group.addKnob(marker)
 
-    group.addKnob(_enumeration("engine", "engine", ENGINES, "physical",
+    group.addKnob(_enumeration("engine", "engine", js.choices(schema, "engine.name"), "physical",
                                "physical: layered lens renderer, no weights. neural: Any-to-Bokeh (needs weights)."))
-    group.addKnob(_enumeration("device", "device", DEVICES, "auto", "auto: CUDA when present.", newline=False))
+    group.addKnob(_enumeration("device", "device", js.choices(schema, "engine.device"), "auto",
+                               "auto: CUDA when present.", newline=False))
     options = nuke.String_Knob("engine_options", "engine options")
     options.setTooltip('Engine options as JSON, e.g. {"planes": 32}. Empty: the engine\'s defaults.')
     group.addKnob(options)
 
     group.addKnob(nuke.Text_Knob("depth_divider", "depth"))
-    sources = [v for v in enum_of(depth_spec.get("source", {})) if v != "sequence"] or ["channel"]
-    group.addKnob(_enumeration("depth_source", "depth from", sources, "channel",
+    group.addKnob(_enumeration("depth_source", "depth from", js.choices(schema, "depth.source"), "channel",
                                "channel: a channel of the plate. estimate: monocular depth estimated from the plate. "
                                "A connected 'depth' input always wins."))
     channel = nuke.String_Knob("depth_channel", "depth channel", "depth.Z")
     channel.setTooltip("Channel of the depth input, or of the plate when the depth input is empty. "
                        "depth.Z also finds an EXR 'Z' channel.")
     group.addKnob(channel)
-    kinds = [v for v in enum_of(depth_spec.get("kind", {})) if v not in DEPTH_KIND_ALIASES] or ["depth", "disparity"]
-    group.addKnob(_enumeration("depth_kind", "convention", kinds, "depth",
-                               depth_spec.get("kind", {}).get("description", "")))
+    group.addKnob(_enumeration("depth_kind", "convention", js.choices(schema, "depth.kind"), "depth",
+                               js.field_spec(schema, "depth.kind").get("description", "")))
     for knob in option_knobs(schema, "depth"):
         group.addKnob(knob)
 
     group.addKnob(nuke.Text_Knob("focus_divider", "focus"))
-    modes = enum_of(focus_spec.get("mode", {})) or ["auto", "distance", "disparity"]
+    modes = js.choices(schema, "focus.mode")
     group.addKnob(_enumeration("focus_mode", "focus mode", modes, "auto",
-                               focus_spec.get("mode", {}).get("description", "") +
+                               js.field_spec(schema, "focus.mode").get("description", "") +
                                " point uses 'focus point'; matte uses the 'matte' input."))
     focus = nuke.Double_Knob("focus", "focus")
     focus.setRange(0.0, 100.0)
@@ -338,9 +244,9 @@ def add_knobs(group: nuke.Node) -> None:
         group.addKnob(knob)
 
     group.addKnob(nuke.Text_Knob("strength_divider", "strength"))
-    strength_modes = enum_of(strength_spec.get("mode", {})) or ["k"]
+    strength_modes = js.choices(schema, "strength.mode")
     group.addKnob(_enumeration("strength_mode", "strength mode", strength_modes, "k",
-                               strength_spec.get("mode", {}).get("description", "")))
+                               js.field_spec(schema, "strength.mode").get("description", "")))
     strength = nuke.Double_Knob("strength", "strength")
     strength.setRange(0.0, 100.0)
     strength.setValue(10.0)
@@ -358,7 +264,7 @@ def add_knobs(group: nuke.Node) -> None:
     output = nuke.File_Knob("output", "output")
     output.setTooltip("Output frames, e.g. /shots/sh010/comp/refocus.####.exr. Empty: next to the script.")
     group.addKnob(output)
-    pixel_types = enum_of(section(schema, "output").get("properties", {}).get("pixel_type", {})) or ["half", "float"]
+    pixel_types = js.choices(schema, "output.pixel_type")
     group.addKnob(_enumeration("pixel_type", "pixel type", pixel_types, "half", "EXR pixel type of the result."))
     group.addKnob(_enumeration("compression", "compression", COMPRESSIONS, "input",
                                "EXR compression; input: the plate's.", newline=False))
@@ -438,7 +344,7 @@ def direct_exr(node: Optional[nuke.Node], data: bool = False) -> Optional[Tuple[
     scene-linear (or raw) colour for a plate, anything for data (depth, mattes), no frame offset."""
     if node is None or node.Class() != "Read":
         return None
-    path = nuke.filename(node) or ""
+    path = fc.resolve_path(nuke.filename(node) or "", project_directory())  # relative: from the project directory
     if not path.lower().endswith(".exr"):
         return None
     offset = node.knob("frame")
@@ -524,23 +430,62 @@ def frames_of(group: nuke.Node) -> List[int]:
     return list(range(first, last + 1))
 
 
-def knob_curve(knob: nuke.Knob, frames: List[int], index: int = -1) -> fc.Curve:
-    """A knob as a job curve: every frame sampled with getValueAt when animated, else its value."""
+def knob_samples(knob: nuke.Knob, frames: List[int], index: int = -1) -> Any:
+    """A knob's value for the job builder: sampled with getValueAt at every frame when animated
+    (Nuke's own curve maths, expressions included), else its value."""
     if knob.isAnimated() or knob.hasExpression():
         if index >= 0:
-            return fc.sample_curve(lambda f: float(knob.getValueAt(f, index)), frames)
-        return fc.sample_curve(lambda f: float(knob.getValueAt(f)), frames)
-    value = knob.value() if index < 0 else knob.value(index)
-    return float(value)
+            return [float(knob.getValueAt(f, index)) for f in frames]
+        return [float(knob.getValueAt(f)) for f in frames]
+    return float(knob.value() if index < 0 else knob.value(index))
+
+
+def knob_values(group: nuke.Node, schema: Dict[str, Any], frames: List[int]) -> Dict[str, Any]:
+    """Every knob of the node by the job field it sets (what ``fc.build_job`` reads)."""
+    values: Dict[str, Any] = {}
+    for knob_name, key in KNOB_KEYS.items():
+        knob = group.knob(knob_name)
+        if knob is not None:
+            values[key] = knob_samples(knob, frames) if knob_name in CURVE_KNOBS else knob.value()
+    for key, _, kind in js.option_keys(schema):
+        knob = group.knob(key.replace(".", "_"))
+        if knob is not None:  # None: a node made before this option existed
+            values[key] = knob_samples(knob, frames) if kind == "curve" else knob.value()
+    point = group.knob("focus_point")
+    if point is not None:
+        # XY knobs count y up from the bottom of the format, as the job's 'bottom_left' origin.
+        values["focus.x"], values["focus.y"] = knob_samples(point, frames, 0), knob_samples(point, frames, 1)
+    return values
+
+
+def project_directory() -> Optional[str]:
+    """Where Nuke resolves a relative file path: the root's project directory (evaluated, it is
+    often an expression), else the script's folder (what Nuke's default project directory
+    ``[python {nuke.script_directory()}]`` gives)."""
+    root = nuke.root()
+    knob = root.knob("project_directory")
+    text = ""
+    if knob is not None:
+        evaluate = getattr(knob, "evaluate", None)
+        text = str(evaluate() if callable(evaluate) else knob.value()).strip()
+    if text:
+        return text
+    script = root.name()
+    return os.path.dirname(script) if script and script != "Root" else None
 
 
 def output_pattern(group: nuke.Node) -> str:
-    text = os.path.expandvars(str(group["output"].value()).strip())
+    """The output knob (a relative path taken from the project directory), else next to the
+    script, else ~/FocusPull/untitled: never a temporary folder the system cleans."""
+    text = str(group["output"].value()).strip()
     if text:
-        return text
+        return fc.resolve_path(text, project_directory()).replace("\\", "/")
     script = nuke.root().name()
-    base = os.path.dirname(script) if script and script != "Root" else os.path.join(tempfile.gettempdir(), "focuspull")
-    return os.path.join(base, "focuspull", group.name(), group.name() + ".####.exr").replace("\\", "/")
+    if script and script != "Root":
+        base = os.path.join(os.path.dirname(script), "focuspull")
+    else:
+        base = os.path.join(os.path.expanduser("~"), "FocusPull", "untitled")
+    return os.path.join(base, group.name(), group.name() + ".####.exr").replace("\\", "/")
 
 
 def _knob_value(group: nuke.Node, name: str, default: str) -> str:
@@ -549,107 +494,43 @@ def _knob_value(group: nuke.Node, name: str, default: str) -> str:
 
 
 def build_plan(group: nuke.Node) -> Plan:
-    """Gather the job from the node (main thread). Writes nothing to disk except Write settings."""
+    """Gather the job from the node (main thread) with the host package's job builder.
+    Writes nothing to disk except the internal Writes' settings."""
     if group.input(PLATE_INPUT) is None:
         raise fc.InvalidJob("connect a plate to the 'plate' input")
     schema = fc.load_schema()
     frames = frames_of(group)
     output = output_pattern(group)
     cache_dir = os.path.join(os.path.dirname(output), "_focuspull_input")
-    plate = plan_source(group, PLATE_INPUT, PLATE_WRITE, cache_dir, "plate")
-    sources = [plate]
-
-    # depth: the depth input, else a plate channel, else estimated from the plate
-    kind: Optional[str] = _knob_value(group, "depth_kind", "depth")
-    channel = str(group["depth_channel"].value()).strip()
-    depth_args: Dict[str, Any] = {"depth_options": option_values(group, schema, "depth", frames)}
+    sources = [plan_source(group, PLATE_INPUT, PLATE_WRITE, cache_dir, "plate")]
+    depth = matte = None
     if group.input(DEPTH_INPUT) is not None:
         depth = plan_source(group, DEPTH_INPUT, DEPTH_WRITE, cache_dir, "depth")
         sources.append(depth)
-        depth_args.update(depth_source="sequence", depth_pattern=depth.pattern)
-        if channel and channel not in ("depth.Z", "Z"):
-            depth_args["depth_channel"] = channel
-    elif _knob_value(group, "depth_source", "channel") == "estimate":
-        depth_args["depth_source"] = "estimate"
-        kind = None  # estimated depth is always normalized disparity
-    elif channel and channel not in ("depth.Z", "Z"):
-        # Nuke's depth.Z is an EXR "Z" channel; the worker looks for both when none is named.
-        depth_args["depth_channel"] = channel
-
-    mode = str(group["focus_mode"].value())
-    focus: Optional[fc.Curve] = None
-    focus_options = option_values(group, schema, "focus", frames)
-    if mode == "point":
-        point = group["focus_point"]
-        # XY knobs count y up from the bottom of the format, as the worker's 'bottom_left' origin.
-        focus_options.update(x=knob_curve(point, frames, 0), y=knob_curve(point, frames, 1), origin="bottom_left")
-    elif mode == "matte":
-        if group.input(MATTE_INPUT) is None:
-            raise fc.InvalidJob("focus mode 'matte': connect the subject matte to the 'matte' input")
+    if _knob_value(group, "focus_mode", "auto") == "matte" and group.input(MATTE_INPUT) is not None:
         matte = plan_source(group, MATTE_INPUT, MATTE_WRITE, cache_dir, "matte")
         sources.append(matte)
-        focus_options["matte"] = matte.pattern
-    else:
-        focus = knob_curve(group["focus"], frames)
-
-    strength_mode = _knob_value(group, "strength_mode", "k")
-    strength = None if strength_mode == "lens" else knob_curve(group["strength"], frames)
-
-    options_text = str(group["engine_options"].value()).strip()
-    try:
-        options = json.loads(options_text) if options_text else {}
-    except ValueError as err:
-        raise fc.InvalidJob("engine options: not valid JSON ({})".format(err)) from err
-    if not isinstance(options, dict):
-        raise fc.InvalidJob("engine options: expected a JSON object like {\"planes\": 32}")
-
-    compression = str(group["compression"].value())
-    job = fc.make_job(
-        plate.pattern,
-        output,
-        focus,
-        strength,
-        frames=frames,
-        # A scene-linear plate is passed through as it is: no conversion in, none out.
-        input_colorspace=None,
-        depth_kind=kind,
-        focus_mode=mode,
-        focus_options=focus_options,
-        strength_mode=strength_mode,
-        strength_options=option_values(group, schema, "strength", frames),
-        engine=str(group["engine"].value()),
-        engine_options=options,
-        device=str(group["device"].value()),
-        aperture=option_values(group, schema, "aperture", frames) or None,
-        pixel_type=str(group["pixel_type"].value()),
-        compression=None if compression == "input" else compression,
-        **depth_args
-    )
-    if fc.same_frame_file(output, plate.pattern, frames[0]):
-        raise fc.InvalidJob("output: {} is the plate itself; choose another output path".format(output))
-    fc.check_job(job)
-    return Plan(job, frames, sources, fc.job_path_for(output))
+    inputs = fc.HostInputs(frames, sources[0].pattern, output, knob_values(group, schema, frames),
+                           depth=depth.pattern if depth else None, matte=matte.pattern if matte else None)
+    return Plan(fc.build_job(inputs, schema), frames, sources, fc.job_path_for(output))
 
 
-# -- rendering ------------------------------------------------------------------------------------
-class Session:
-    """A running render of one node."""
-
-    def __init__(self, node_name: str) -> None:
-        self.node_name = node_name
-        self.cancel_requested = threading.Event()
-        self.thread: Optional[threading.Thread] = None
-        self.worker: Optional[fc.WorkerProcess] = None
-        self.result: Optional[fc.RenderResult] = None
-        self.error: Optional[BaseException] = None
-        self.finished = threading.Event()
+# -- rendering and the farm: one background run each ------------------------------------------------
+ACTIONS_RUN = ("render", "farm")
+_runs: Dict[Tuple[str, str], fc.BackgroundRun] = {}
 
 
-_sessions: Dict[str, Session] = {}
+def run_of(group: nuke.Node, action: str = "render") -> Optional[fc.BackgroundRun]:
+    """The node's last (or running) render or Submit to farm."""
+    return _runs.get((group.fullName(), action))
 
 
-def session_of(group: nuke.Node) -> Optional[Session]:
-    return _sessions.get(group.fullName())
+def session_of(group: nuke.Node) -> Optional[fc.BackgroundRun]:
+    return run_of(group, "render")
+
+
+def submission_of(group: nuke.Node) -> Optional[fc.BackgroundRun]:
+    return run_of(group, "farm")
 
 
 def set_status(group: nuke.Node, text: str) -> None:
@@ -668,9 +549,21 @@ def _on_main(threaded: bool, call: Callable[..., None], *args: Any) -> None:
         call(*args)
 
 
+def install_root(exe_path: str) -> str:
+    """Nuke's install folder from ``nuke.EXE_PATH``: the executable's folder, or on macOS the
+    application bundle (EXE_PATH is .../NukeX.app/Contents/MacOS/NukeX, the libraries are in
+    .../Contents/Frameworks)."""
+    marker = ".app/Contents/MacOS/"
+    where = exe_path.find(marker)
+    if where >= 0:
+        return exe_path[: where + len(".app")]
+    return os.path.dirname(exe_path)
+
+
 def _host_prefixes() -> List[str]:
     """Nuke's own install folder: library paths under it are not passed on to the worker."""
-    return [os.path.dirname(getattr(nuke, "EXE_PATH", "") or "")]
+    exe = getattr(nuke, "EXE_PATH", "") or ""
+    return [install_root(exe)] if exe else []
 
 
 def on_render() -> None:
@@ -705,9 +598,8 @@ def fail(group: nuke.Node, error: BaseException) -> None:
     if not isinstance(error, fc.ClientError):
         log.exception("FocusPull: unexpected error", exc_info=error)
     log.error("%s", text)
-    first_line = text.splitlines()[0]
     try:
-        set_status(group, "error: " + first_line.replace("FocusPull: ", "", 1))
+        set_status(group, fc.status_line(error))
     except Exception:  # the node may have been deleted meanwhile
         pass
     if nuke.GUI:
@@ -715,11 +607,13 @@ def fail(group: nuke.Node, error: BaseException) -> None:
 
 
 def cancel(group: nuke.Node) -> bool:
-    session = session_of(group)
-    if session is None or session.finished.is_set():
+    """Stop the node's running render or Submit to farm."""
+    running = [r for r in (run_of(group, a) for a in ACTIONS_RUN) if r is not None and r.running]
+    if not running:
         set_status(group, "nothing to cancel")
         return False
-    session.cancel_requested.set()
+    for run in running:
+        run.cancel()
     set_status(group, "cancelling...")
     return True
 
@@ -733,67 +627,72 @@ def prepare(group: nuke.Node, starting: str) -> Plan:
     return plan
 
 
-def render(group: nuke.Node, wait: Optional[bool] = None) -> Session:
-    """Render ``group``. In the GUI this returns at once and the render runs on a thread;
-    with ``wait=True`` (default without a GUI) it returns when the render is over."""
+def farm_chunk_size(group: nuke.Node) -> int:
+    knob = group.knob(FARM_CHUNK_KNOB)
+    return int(knob.value()) if knob is not None else farm.DEFAULT_CHUNK_SIZE  # a node older than the knob
+
+
+def start(group: nuke.Node, action: str, wait: Optional[bool] = None, submit: Union[bool, str] = "auto") -> fc.BackgroundRun:
+    """Render (``action="render"``) or submit to the farm (``"farm"``) ``group``. In the GUI this
+    returns at once and the run goes on a thread with a ``nuke.ProgressTask``; with ``wait=True``
+    (default without a GUI) it returns when the run is over. The outcome lands on the node's
+    status line and in the run's ``result`` / ``error``."""
     if not is_focuspull(group):
         raise fc.ClientError("{} is not a FocusPull node".format(group.name()))
-    running = session_of(group)
-    if running is not None and not running.finished.is_set():
-        raise fc.ClientError("{} is already rendering; Cancel it first".format(group.name()), code="busy")
-    plan = prepare(group, "starting...")
-    session = Session(group.fullName())
-    _sessions[session.node_name] = session
-    if wait is None:
-        wait = not nuke.GUI
-    if wait:
-        _run(session, plan, threaded=False)
-    else:
-        session.thread = threading.Thread(target=_run, args=(session, plan, True), name="FocusPull " + group.name(), daemon=True)
-        session.thread.start()
-    return session
+    running = run_of(group, action)
+    if running is not None and running.running:
+        doing = "rendering; Cancel it first" if action == "render" else "being submitted to the farm"
+        raise fc.ClientError("{} is already {}".format(group.name(), doing), code="busy")
+    chunk_size = farm_chunk_size(group)
+    plan = prepare(group, "starting..." if action == "render" else "exporting the farm bundle...")
+    threaded = not (not nuke.GUI if wait is None else wait)
+    name = group.fullName()
+    progress: List[Any] = []  # the ProgressTask, made in the run's own thread as Nuke wants
 
-
-def _run(session: Session, plan: Plan, threaded: bool) -> None:
-    """The render itself; on a thread in the GUI, so every node change is marshalled."""
-    task: Any = nuke.ProgressTask("FocusPull {}".format(session.node_name)) if nuke.GUI else None
+    def on_begin(run: fc.BackgroundRun) -> None:
+        if nuke.GUI:
+            progress.append(nuke.ProgressTask("FocusPull {}".format(name)))
 
     def on_event(event: fc.Event) -> None:
-        text = fc.progress_text(event)
+        task = progress[0] if progress else None
+        text = fc.progress_text(event) + ("..." if event.get("event") == "status" else "")
         fraction = fc.progress_fraction(event)
         if task is not None:
             task.setMessage(text)
             if fraction is not None:
                 task.setProgress(int(round(100 * fraction)))
         else:
-            log.info("%s: %s", session.node_name, text)
-        _on_main(threaded, _update_status, session.node_name, text)
+            log.info("%s: %s", name, text)
+        _on_main(threaded, _update_status, name, text)
 
     def is_cancelled() -> bool:
-        if task is not None and task.isCancelled():
-            session.cancel_requested.set()
-        return session.cancel_requested.is_set()
+        return bool(progress) and bool(progress[0].isCancelled())
 
-    def on_start(worker: fc.WorkerProcess) -> None:
-        session.worker = worker
+    def on_finish(run: fc.BackgroundRun) -> None:
+        if progress:
+            progress[0].setProgress(100)
+            del progress[:]  # Nuke closes a ProgressTask when it is deleted
+        _on_main(threaded, _finished, name, plan, run)
 
-    try:
-        result = fc.run_job(plan.job, plan.job_path, on_event=on_event, is_cancelled=is_cancelled, on_start=on_start,
-                            on_log=lambda line: log.debug("worker: %s", line), host_prefixes=_host_prefixes())
-        session.result = result
-        _on_main(threaded, _show_result, session.node_name, plan, result)
-    except Exception as err:
-        session.error = err
-        _on_main(threaded, _report_failure, session.node_name, err)
-    finally:
-        if task is not None:
-            task.setProgress(100)
-            del task
-        _on_main(threaded, _finish, session)
+    run = fc.BackgroundRun(name, plan.job, plan.job_path, action=action, chunk_size=chunk_size, submit=submit,
+                           on_event=on_event, on_finish=on_finish, is_cancelled=is_cancelled, on_begin=on_begin,
+                           host_prefixes=_host_prefixes(), on_log=lambda line: log.debug("worker: %s", line))
+    _runs[(name, action)] = run
+    return run.start(wait=not threaded)
 
 
-def _finish(session: Session) -> None:
-    session.finished.set()
+def render(group: nuke.Node, wait: Optional[bool] = None) -> fc.BackgroundRun:
+    """Render ``group`` and show the result in it (see ``start``)."""
+    return start(group, "render", wait)
+
+
+def submit_to_farm(group: nuke.Node, wait: Optional[bool] = None, submit: Union[bool, str] = "auto") -> fc.BackgroundRun:
+    """Export ``group``'s shot as a farm bundle (``<output name>.farm/``) and submit it.
+
+    ``submit``: "auto" (submit when the Deadline Cloud CLI is installed and
+    configured, else only export and say how to submit), True or False.
+    """
+    return start(group, "farm", wait, submit)
 
 
 def _update_status(node_name: str, text: str) -> None:
@@ -802,25 +701,24 @@ def _update_status(node_name: str, text: str) -> None:
         set_status(group, text)
 
 
-def _report_failure(node_name: str, error: BaseException) -> None:
+def _finished(node_name: str, plan: Plan, run: fc.BackgroundRun) -> None:
+    """The end of a run, on the main thread: show the result, or say what went wrong."""
     group = _node_by_name(node_name)
     if group is None:
-        log.error("%s", fc.describe_error(error))
+        if run.error is not None:
+            log.error("%s", fc.describe_error(run.error))
         return
-    if isinstance(error, fc.RenderCancelled):
-        set_status(group, "cancelled: " + error.message)
+    if run.error is not None and not isinstance(run.error, fc.RenderCancelled):
+        fail(group, run.error)
         return
-    fail(group, error)
-
-
-def _show_result(node_name: str, plan: Plan, result: fc.RenderResult) -> None:
-    """Point the internal Read at the output so everything downstream sees it (main thread)."""
-    group = _node_by_name(node_name)
-    if group is None:
-        return
-    show_output(group, result.output_pattern, plan.frames, plan.plate.colorspace, plan.plate.raw)
-    set_status(group, "rendered {} frame(s) to {} in {:.1f}s".format(result.frames_done, result.output_pattern,
-                                                                      result.seconds))
+    if isinstance(run.result, fc.RenderResult):
+        show_output(group, run.result.output_pattern, plan.frames, plan.plate.colorspace, plan.plate.raw)
+    set_status(group, run.summary())
+    if isinstance(run.result, farm.FarmResult):
+        if nuke.GUI:
+            nuke.message(farm.describe_result(run.result))
+        else:
+            log.info("%s", farm.describe_result(run.result))
 
 
 def show_output(group: nuke.Node, pattern: str, frames: List[int], colorspace: Optional[str], raw: bool) -> None:
@@ -848,82 +746,3 @@ def show_output(group: nuke.Node, pattern: str, frames: List[int], colorspace: O
 def show_input(group: nuke.Node) -> None:
     """Show the plate again (the result stays on disk)."""
     inner(group, INNER_SWITCH)["which"].setValue(0)
-
-
-# -- the farm ------------------------------------------------------------------------------------
-class FarmSubmission:
-    """A running "Submit to farm" of one node: bundle export, then the Deadline submission."""
-
-    def __init__(self, node_name: str) -> None:
-        self.node_name = node_name
-        self.thread: Optional[threading.Thread] = None
-        self.result: Optional[farm.FarmResult] = None
-        self.error: Optional[BaseException] = None
-        self.finished = threading.Event()
-
-
-_submissions: Dict[str, FarmSubmission] = {}
-
-
-def submission_of(group: nuke.Node) -> Optional[FarmSubmission]:
-    """The node's last (or running) Submit to farm."""
-    return _submissions.get(group.fullName())
-
-
-def farm_chunk_size(group: nuke.Node) -> int:
-    knob = group.knob(FARM_CHUNK_KNOB)
-    return int(knob.value()) if knob is not None else farm.DEFAULT_CHUNK_SIZE  # a node older than the knob
-
-
-def submit_to_farm(group: nuke.Node, wait: Optional[bool] = None, submit: Union[bool, str] = "auto") -> FarmSubmission:
-    """Export ``group``'s shot as a farm bundle (``<output name>.farm/``) and submit it.
-
-    ``submit``: "auto" (submit when the Deadline Cloud CLI is installed and
-    configured, else only export and say how to submit), True or False. In the
-    GUI this returns at once and the export runs on a thread; with
-    ``wait=True`` (default without a GUI) it returns when it is over. Either
-    way the outcome is on the node's status line and in ``result``/``error``.
-    """
-    if not is_focuspull(group):
-        raise fc.ClientError("{} is not a FocusPull node".format(group.name()))
-    running = submission_of(group)
-    if running is not None and not running.finished.is_set():
-        raise fc.ClientError("{} is already being submitted to the farm".format(group.name()), code="busy")
-    chunk_size = farm_chunk_size(group)
-    plan = prepare(group, "exporting the farm bundle...")  # the farm reads EXRs from disk, as the worker does
-    submission = FarmSubmission(group.fullName())
-    _submissions[submission.node_name] = submission
-    if wait is None:
-        wait = not nuke.GUI
-    if wait:
-        _submit(submission, plan, chunk_size, submit, threaded=False)
-    else:
-        submission.thread = threading.Thread(target=_submit, args=(submission, plan, chunk_size, submit, True),
-                                             name="FocusPull farm " + group.name(), daemon=True)
-        submission.thread.start()
-    return submission
-
-
-def _submit(submission: FarmSubmission, plan: Plan, chunk_size: int, submit: Union[bool, str], threaded: bool) -> None:
-    """Export (and submit) through the worker; it takes seconds to minutes, so it runs off the main thread."""
-    try:
-        result = farm.submit_to_farm(
-            plan.job, plan.job_path, chunk_size=chunk_size, submit=submit, host_prefixes=_host_prefixes(),
-            on_status=lambda text: _on_main(threaded, _update_status, submission.node_name, text + "..."))
-        submission.result = result
-        _on_main(threaded, _farm_done, submission.node_name, result)
-    except Exception as err:
-        submission.error = err
-        _on_main(threaded, _report_failure, submission.node_name, err)
-    finally:
-        _on_main(threaded, submission.finished.set)
-
-
-def _farm_done(node_name: str, result: farm.FarmResult) -> None:
-    group = _node_by_name(node_name)
-    if group is not None:
-        set_status(group, farm.status_text(result))
-    if nuke.GUI:
-        nuke.message(farm.describe_result(result))
-    else:
-        log.info("%s", farm.describe_result(result))

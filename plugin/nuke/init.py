@@ -1,6 +1,6 @@
 """FocusPull for Nuke: runs at every Nuke start, GUI or not (``nuke -t``, the farm).
 
-It only makes the shared client (``../common``) importable; it never builds UI
+It only makes the host package (``../common``) importable; it never builds UI
 and never imports torch. The render itself runs in a separate worker process.
 """
 
@@ -18,7 +18,7 @@ def _add_common_folder() -> None:
     if here is None:
         return
     common = os.path.normpath(os.path.join(here, os.pardir, "common"))
-    if os.path.isfile(os.path.join(common, "focuspull_client.py")):
+    if os.path.isfile(os.path.join(common, "focuspull_host", "__init__.py")):
         nuke.pluginAddPath(common)
 
 

@@ -14,6 +14,13 @@ the real host:
 * Animated knobs keep keys per channel with Nuke's interpolations (smooth by
   default, linear, constant) and answer ``getValueAt(frame, index)``.
 * ``nuke.execute`` renders a Write by calling the test's ``render_hook``.
+* ``nuke.lastHitGroup()`` is the Group whose node graph the artist last
+  clicked in (Python API reference: "the group that was last hit in the DAG"),
+  ``_last_hit`` here; a menu command runs with the root as its context, so a
+  node made with ``nuke.nodes`` lands in the root unless made inside it.
+* The root's ``project_directory`` (Project Settings) is where relative file
+  paths of Read/Write nodes are resolved from (Nuke User Guide, "Project
+  Settings > Project Directory"); its knob evaluates TCL/Python expressions.
 
 Fake-only helpers start with an underscore or are listed in ``TEST_API``.
 """
@@ -59,6 +66,7 @@ _plugin_path: list[str] = []
 _this_node: list["Node"] = []
 _context: list["Group"] = []
 _root: Optional["Root"] = None
+_last_hit: Optional["Group"] = None
 
 
 class CancelledError(Exception):
@@ -718,7 +726,7 @@ class Root(Group):
         for knob in (Int_Knob("first_frame"), Int_Knob("last_frame"), Int_Knob("frame"),
                      Enumeration_Knob("colorManagement", "color management", ["Nuke", "OCIO"]),
                      Enumeration_Knob("OCIO_config", "OCIO config", ["nuke-default", "aces_1.2", "custom"]),
-                     File_Knob("customOCIOConfigPath")):
+                     File_Knob("customOCIOConfigPath"), File_Knob("project_directory")):
             self._attach(knob)
         self._knobs["name"]._value = ""
         self["first_frame"]._value = 1
@@ -787,6 +795,10 @@ def thisNode() -> Node:
 
 def thisGroup() -> Group:
     return _current_group()
+
+
+def lastHitGroup() -> Group:
+    return _last_hit if _last_hit is not None else root()
 
 
 def toNode(name: str) -> Optional[Node]:
@@ -1052,8 +1064,9 @@ def pluginPath() -> list[str]:
 
 def reset() -> None:
     """Fake: a new, empty script."""
-    global _root, render_hook, GUI
+    global _root, render_hook, GUI, _last_hit
     _root = None
+    _last_hit = None
     render_hook = None
     GUI = True
     _context.clear()

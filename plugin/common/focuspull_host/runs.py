@@ -133,7 +133,7 @@ class BackgroundRun:
     ``start(wait=False)`` runs it on a daemon thread, ``wait=True`` in the
     calling thread. ``on_event`` hears every progress event (the worker's
     ``start``/``frame`` events, and ``status`` events of the farm stages);
-    ``on_finish`` is called once at the end, from the thread that ran it
+    ``on_begin`` and ``on_finish`` are called first and last, in the thread that runs it
     (GUI hosts marshal both into their main thread). Afterwards ``result``
     (a ``RenderResult`` or ``farm.FarmResult``) or ``error`` is set.
     """
@@ -144,7 +144,8 @@ class BackgroundRun:
                  on_finish: Optional[Callable[["BackgroundRun"], None]] = None,
                  is_cancelled: Optional[Callable[[], bool]] = None,
                  command: Optional[Sequence[str]] = None, host_prefixes: Sequence[str] = (),
-                 on_log: Optional[Callable[[str], None]] = None) -> None:
+                 on_log: Optional[Callable[[str], None]] = None,
+                 on_begin: Optional[Callable[["BackgroundRun"], None]] = None) -> None:
         if action not in ACTIONS:
             raise ValueError("action must be one of {}, got {!r}".format(ACTIONS, action))
         self.name = name
@@ -159,6 +160,7 @@ class BackgroundRun:
         self.command = command
         self.host_prefixes = host_prefixes
         self.on_log = on_log
+        self.on_begin = on_begin
         self.cancel_requested = threading.Event()
         self.finished = threading.Event()
         self.thread = None  # type: Optional[threading.Thread]
@@ -199,6 +201,8 @@ class BackgroundRun:
 
     def _run(self) -> None:
         try:
+            if self.on_begin is not None:
+                self.on_begin(self)  # in the thread that runs: hosts tie progress bars to it
             if self.action == "render":
                 self.result = run_job(self.job, self.job_path, on_event=self._emit, is_cancelled=self.is_cancelled,
                                       on_start=self._started, on_log=self.on_log, command=self.command,
