@@ -1,13 +1,11 @@
-"""The hosts' "Submit to farm" (plugin/common/focuspull_farm.py, the Nuke node's
-button, the Fusion macro's button and script) against the real worker
+"""The hosts' "Submit to farm" (plugin/common/focuspull_host/farm.py, the Nuke node's
+button, the Fusion macro's Lua button and script) against the real worker
 (``python -m focuspull farm ...``) and a fake ``deadline`` command."""
 
 from __future__ import annotations
 
-import ast
 import json
 import os
-import runpy
 import shutil
 import sys
 from pathlib import Path
@@ -15,15 +13,15 @@ from pathlib import Path
 import pytest
 from test_farm_bundle import FRAMES, fake_deadline, job_data, make_plate  # noqa: F401  (fixture)
 from test_plugin_nuke import make_node, nk, plate_read  # noqa: F401  (fixture)
-from test_plugin_resolve import SETTING, add_loader
+from test_plugin_resolve import RUNTIME_PARAMS, SETTING, add_loader, run_script
 
 from fakes.fusion import Composition
-from fakes.paths import COMMON, RESOLVE_DIR, add_plugin_paths
+from fakes.lua import LuaHost
+from fakes.paths import RESOLVE_DIR, add_plugin_paths
 
 add_plugin_paths()
-import focuspull_client as fc  # noqa: E402
-import focuspull_farm as ff  # noqa: E402
-import focuspull_fusion  # noqa: E402
+import focuspull_host as fc  # noqa: E402
+from focuspull_host import farm as ff  # noqa: E402
 
 WORKER = [sys.executable, "-m", "focuspull"]
 
@@ -101,14 +99,6 @@ def test_farm_python_comes_from_argument_env_then_settings(tmp_path):
     assert ff.resolve_farm_python(None, {"FOCUSPULL_CONFIG_DIR": str(tmp_path / "none")}) is None
 
 
-def test_host_module_is_python39_standard_library_only():
-    source = (COMMON / "focuspull_farm.py").read_text()
-    tree = ast.parse(source, feature_version=(3, 9))
-    imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
-    imported |= {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
-    assert imported - set(sys.stdlib_module_names) == {"focuspull_client"}
-
-
 def test_tasks_go_to_gpu_workers_when_the_job_needs_a_gpu():
     assert ff.needs_gpu({"engine": {"name": "neural", "device": "auto"}})
     assert ff.needs_gpu({"engine": {"name": "physical", "device": "cuda"}})
@@ -122,13 +112,13 @@ def test_installers_ship_the_farm_module_and_the_farm_script(tmp_path):
 
     nuke_files = {dest.relative_to(nuke_install.install_dir(tmp_path)).as_posix()
                   for _, dest in nuke_install.installed_files(tmp_path)}
-    assert {"common/focuspull_farm.py", "common/focuspull_client.py", "nuke/focuspull_nuke.py"} <= nuke_files
+    assert {"common/focuspull_host/farm.py", "common/focuspull_host/runs.py", "nuke/focuspull_nuke.py"} <= nuke_files
     root = resolve_install.fusion_user_dir("resolve", tmp_path, "linux")
     resolve_files = dict(resolve_install.installed_files("resolve", tmp_path, "linux"))
-    assert root / "Modules" / "FocusPull" / "focuspull_farm.py" in resolve_files
-    script = resolve_files[root / "Scripts" / "Comp" / "FocusPull" / "FocusPull Submit to Farm.py"].decode()
-    assert "PLUGIN_DIR = {!r}".format(str(root / "Modules" / "FocusPull")) in script
-    assert script.rstrip().endswith("focuspull_fusion.main_farm(globals())")
+    assert root / "Modules" / "FocusPull" / "focuspull_host" / "farm.py" in resolve_files
+    script = resolve_files[root / "Scripts" / "Comp" / "FocusPull" / "FocusPull Submit to Farm.lua"].decode()
+    assert "local PLUGIN_DIR = {}".format(json.dumps(str(root / "Modules" / "FocusPull"))) in script
+    assert script.rstrip().endswith('fp.run(current, "farm")')
 
 
 # -- the Nuke node's "Submit to farm" button (fake nuke, real worker) -----------------------------
@@ -224,10 +214,13 @@ def test_nuke_headless_submit_blocks_and_a_bad_shot_lands_on_the_node(nk, tmp_pa
 
 
 # -- the Fusion macro's "Submit to Farm" (fake Fusion, real worker) -------------------------------
-def test_fusion_submit_to_farm_script_exports_and_submits_the_selected_tool(tmp_path, monkeypatch, fake_deadline,
-                                                                            capsys):
+@pytest.mark.parametrize("runtime", RUNTIME_PARAMS)
+def test_fusion_submit_to_farm_lua_script_exports_and_submits_the_selected_tool(tmp_path, monkeypatch,
+                                                                                fake_deadline, runtime):
+    """The Lua Submit to Farm (free Resolve 21.1+) through the host package runner and the real worker."""
     from focuspull.job import Job
 
+    lua = LuaHost(runtime)
     monkeypatch.setenv("FOCUSPULL_CONFIG_DIR", str(tmp_path / "config"))
     monkeypatch.setenv("FOCUSPULL_WORKER_PYTHON", sys.executable)
     monkeypatch.setenv("FOCUSPULL_PLUGIN_DIR", str(RESOLVE_DIR))
@@ -236,22 +229,22 @@ def test_fusion_submit_to_farm_script_exports_and_submits_the_selected_tool(tmp_
     loader = add_loader(comp, tmp_path / "plate" / "plate.1001.exr")
     macro = comp.load_setting(str(SETTING))
     macro.ConnectInput("MainInput1", loader)
-    macro.SetInput("Output", str(tmp_path / "out" / "refocus.####.exr"))
+    macro.SetInput("OutputFile", str(tmp_path / "out" / "refocus.####.exr"))
     macro.SetInput("Device", 1)  # cpu
     macro.SetInput("FarmChunkSize", 4)
     macro.animate("Focus", {1001: 1.0, 1007: 10.0})
     macro.selected = True
-    runpy.run_path(str(RESOLVE_DIR / "FocusPull Submit to Farm.py"), init_globals={"comp": comp})
+    run_script(lua, "FocusPull Submit to Farm.lua", comp)
     bundle = tmp_path / "out" / "refocus.farm"
     assert macro.GetInput("Status") == "on the farm: job-0123456789abcdef0123456789abcdef (2 task(s))"
-    assert "submitted 2 task(s)" in capsys.readouterr().out
+    assert any("submitted 2 task(s)" in line for line in lua.printed)
     assert json.loads(fake_deadline.read_text())[-1] == str(bundle)
     snapshot = Job.load(bundle / "job.json")
     frames = list(FRAMES)
     assert snapshot.focus.value.evaluate(frames) == pytest.approx([1.0 + 1.5 * i for i in range(7)])
     assert snapshot.engine.device == "cpu" and comp.undo == ["FocusPull submit to farm"]
-    # a shot the worker refuses: the error is on the tool, the script says it failed
+    # a shot the worker refuses: the error is on the tool
     os.remove(tmp_path / "plate" / "plate.1004.exr")
-    assert focuspull_fusion.main_farm({"comp": comp}) == 1
+    run_script(lua, "FocusPull Submit to Farm.lua", comp)
     status = macro.GetInput("Status")
     assert status.startswith("error: ") and "1004" in status and status.endswith("[missing_frames]")
