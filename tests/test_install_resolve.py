@@ -43,14 +43,17 @@ def test_per_user_fusion_folders(tmp_path, host, platform, expected):
 def test_install_writes_scripts_macro_and_library(home):
     assert cli(["install", "resolve", "--home", str(home), "--platform", "linux"]) == 0
     root = home / ".local" / "share" / "DaVinciResolve" / "Fusion"
-    script = root / "Scripts" / "Comp" / "FocusPull" / "FocusPull Render.py"
+    script = root / "Scripts" / "Comp" / "FocusPull" / "FocusPull Render.lua"
     library = root / "Modules" / "FocusPull"
-    assert f"PLUGIN_DIR = {str(library)!r}" in script.read_text()
+    assert f"local PLUGIN_DIR = {json.dumps(str(library))}" in script.read_text()
+    # Lua only in the menu: the free Resolve 21.1+ lists no .py scripts
+    assert sorted(p.suffix for p in script.parent.iterdir()) == [".lua", ".lua", ".lua"]
     assert (root / "Macros" / "FocusPull.setting").read_bytes() == (plugin_root() / "resolve" / "FocusPull.setting").read_bytes()
-    for name in ("focuspull_fusion.py", "focuspull_bmd.py", "focuspull_client.py", "focuspull_job.schema.json"):
-        assert (library / name).is_file()
+    for name in ("focuspull_fusion.lua", "focuspull_json.lua", "focuspull_controls.lua", "focuspull_job.schema.json",
+                 "focuspull_host/__init__.py", "focuspull_host/__main__.py", "focuspull_host/jobs.py"):
+        assert (library / name).is_file(), name
     # the macro's Render button runs the script where the installer put it
-    assert "Scripts:Comp/FocusPull/FocusPull Render.py" in (root / "Macros" / "FocusPull.setting").read_text()
+    assert "Scripts:Comp/FocusPull/FocusPull Render.lua" in (root / "Macros" / "FocusPull.setting").read_text()
     assert resolve_install.SCRIPTS_SUBDIR.as_posix() == "Scripts/Comp/FocusPull"
     assert json.loads((home / ".focuspull" / "worker.json").read_text())["hosts"] == ["resolve"]
     assert resolve_install.status("resolve", home, "linux")[0] == "ok"
@@ -78,24 +81,25 @@ def test_dry_run_for_windows_touches_nothing(home, capsys):
 
 RUN_IN_FUSION = textwrap.dedent(
     """
-    import json, os, runpy, sys
-    from fakes.fusion import Composition
+    import json, os, sys
+    from fakes.fusion import Composition, Fusion
+    from fakes.lua import LuaHost
     root = sys.argv[1]
     os.makedirs(sys.argv[2], exist_ok=True)
     for f in (1, 2, 3):
         open(os.path.join(sys.argv[2], "plate.%04d.exr" % f), "wb").close()
     comp = Composition(1001, 1003)
-    comp.Lock(); loader = comp.AddTool("Loader"); comp.Unlock()
-    loader.SetInput("GlobalIn", 1001)
+    comp.Lock(); loader = comp.AddTool("Loader", False, 0, 0); comp.Unlock()
     loader.SetInput("Clip", os.path.join(sys.argv[2], "plate.0001.exr"))
+    loader.place(1001)
     macro = comp.load_setting(os.path.join(root, "Macros", "FocusPull.setting"))
     macro.ConnectInput("MainInput1", loader)
-    macro.SetInput("Output", os.path.join(sys.argv[2], "out", "r.####.exr"))
+    macro.SetInput("OutputFile", os.path.join(sys.argv[2], "out", "r.####.exr"))
     comp.SetData("FocusPull.Target", macro.Name)
-    runpy.run_path(os.path.join(root, "Scripts", "Comp", "FocusPull", "FocusPull Render.py"), init_globals={"comp": comp})
-    import focuspull_fusion, focuspull_client
-    print(json.dumps({"status": macro.GetInput("Status"), "fusion": focuspull_fusion.__file__,
-                      "client": focuspull_client.__file__}))
+    lua = LuaHost("luajit21")
+    lua.run_file(os.path.join(root, "Scripts", "Comp", "FocusPull", "FocusPull Render.lua"), comp=comp,
+                 fusion=Fusion(comp))
+    print(json.dumps({"status": macro.GetInput("Status"), "printed": lua.printed}))
     """
 )
 
@@ -114,6 +118,7 @@ def test_installed_script_renders_from_a_fresh_fusion(home, tmp_path):
     assert proc.returncode == 0, proc.stderr
     info = json.loads(proc.stdout.strip().splitlines()[-1])
     assert info["status"].startswith("rendered 3 frame(s)"), info
+    # the runner ran from the installed library, not from the source tree
+    run_dir = tmp_path / "shot" / "out" / "_focuspull_run" / "FocusPull"
     library = root / "Modules" / "FocusPull"
-    assert Path(info["fusion"]).resolve().parent == library.resolve()
-    assert Path(info["client"]).resolve().parent == library.resolve()
+    assert "cd '{}'".format(library) in (run_dir / "run.sh").read_text()

@@ -1,4 +1,4 @@
-"""Static checks of the host-side code: Python 3.9 syntax, allowed imports, mypy, the shipped schema."""
+"""Static checks of the host-side code: host Python syntax, allowed imports, Lua 5.1, mypy, the shipped schema."""
 
 from __future__ import annotations
 
@@ -11,22 +11,48 @@ from pathlib import Path
 
 import pytest
 
-from fakes.paths import COMMON, NUKE_DIR, PLUGIN
+from fakes.lua import RUNTIMES, available
+from fakes.paths import COMMON, NUKE_DIR, PLUGIN, RESOLVE_DIR
 
-HOST_MODULES = {"nuke", "nukescripts", "DaVinciResolveScript", "fusionscript", "bmd"}
-OWN_MODULES = {"focuspull_client", "focuspull_farm", "focuspull_nuke", "focuspull_fusion", "focuspull_bmd"}
-PLUGIN_FILES = sorted(p for p in PLUGIN.rglob("*.py") if p.parent != PLUGIN)  # plugin/__init__.py is packaging
+HOST_MODULES = {"nuke", "nukescripts"}
+OWN_MODULES = {"focuspull_host", "focuspull_nuke"}
+PLUGIN_FILES = sorted(p for p in PLUGIN.rglob("*.py") if p.parent != PLUGIN and "__pycache__" not in p.parts)
+LUA_FILES = sorted(RESOLVE_DIR.glob("*.lua"))
 
 
 def test_there_is_plugin_code_to_check():
-    names = {p.name for p in PLUGIN_FILES}
-    assert {"focuspull_client.py", "focuspull_farm.py", "focuspull_nuke.py", "init.py", "menu.py",
-            "focuspull_fusion.py", "focuspull_bmd.py", "FocusPull Render.py", "FocusPull Submit to Farm.py"} <= names
+    names = {p.relative_to(PLUGIN).as_posix() for p in PLUGIN_FILES + LUA_FILES}
+    assert {"common/focuspull_host/jobs.py", "common/focuspull_host/runs.py", "common/focuspull_host/__main__.py",
+            "nuke/focuspull_nuke.py", "nuke/init.py", "nuke/menu.py", "resolve/focuspull_fusion.lua",
+            "resolve/FocusPull Render.lua", "resolve/FocusPull Submit to Farm.lua", "resolve/FocusPull Cancel.lua"} <= names
+    assert not list(RESOLVE_DIR.glob("*.py"))  # the free Resolve 21.1+ runs no Python scripts
 
 
 @pytest.mark.parametrize("path", PLUGIN_FILES, ids=lambda p: str(p.relative_to(PLUGIN)))
-def test_parses_as_python_3_9(path):
-    ast.parse(path.read_text(encoding="utf-8"), filename=str(path), feature_version=(3, 9))
+def test_parses_as_the_oldest_host_python(path):
+    """Python 3.7 syntax (Nuke 13); the host package also runs on 3.6 (test_plugin_host runs it there).
+    No ``from __future__ import annotations``: a SyntaxError on the Python 3.6 of Resolve 17-era set-ups."""
+    text = path.read_text(encoding="utf-8")
+    tree = ast.parse(text, filename=str(path), feature_version=(3, 7))
+    futures = [a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module == "__future__"
+               for a in n.names]
+    assert "annotations" not in futures, path
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+@pytest.mark.parametrize("path", LUA_FILES, ids=lambda p: p.name)
+def test_lua_compiles_under_lua_5_1_semantics(path, runtime):
+    """Fusion's Lua is LuaJIT (Lua 5.1): no goto, no // integer division, no utf8 library, no table.unpack."""
+    if not available(runtime):
+        pytest.skip(f"lupa has no {runtime}")
+    from fakes.lua import LuaHost
+
+    text = path.read_text(encoding="utf-8")
+    loader = LuaHost(runtime).rt.eval("function(text, name) local f, err = loadstring(text, name) return err end")
+    assert loader(text, path.name) is None
+    code = "\n".join(line.split("--", 1)[0] for line in text.splitlines())  # comments may say anything
+    for banned in ("goto ", "//", "utf8.", "table.unpack", "math.tointeger", "string.pack"):
+        assert banned not in code, f"{path.name} uses {banned!r}"
 
 
 @pytest.mark.parametrize("path", PLUGIN_FILES, ids=lambda p: str(p.relative_to(PLUGIN)))
@@ -80,8 +106,10 @@ def test_nuke_plugin_type_checks_against_types_nuke():
     env = dict(os.environ, MYPYPATH=str(COMMON))
     base = [sys.executable, "-m", "mypy", "--python-version", "3.10", "--strict", "--no-incremental",
             "--cache-dir", os.devnull]
-    for files in ([NUKE_DIR / "focuspull_nuke.py", NUKE_DIR / "menu.py"], [NUKE_DIR / "init.py"]):
-        proc = subprocess.run(base + [str(f) for f in files], capture_output=True, text=True, env=env, timeout=300)
+    for files in ([NUKE_DIR / "focuspull_nuke.py", NUKE_DIR / "menu.py"], [NUKE_DIR / "init.py"],
+                  ["-p", "focuspull_host"]):
+        proc = subprocess.run(base + [str(f) for f in files], capture_output=True, text=True, env=env, timeout=300,
+                              cwd=str(COMMON))
         assert proc.returncode == 0, proc.stdout + proc.stderr
         assert "Success" in proc.stdout
 

@@ -78,10 +78,10 @@ def run(run_dir: str) -> int:
         emit({"event": "cancelled", "message": background.error.message, "status": background.summary()})
         return 3
     if background.error is not None:
-        error = background.error
-        emit({"event": "error", "code": getattr(error, "code", "internal_error"),
-              "message": getattr(error, "message", str(error)), "status": background.summary(),
-              "text": describe_error(error)})
+        failure = background.error
+        emit({"event": "error", "code": getattr(failure, "code", "internal_error"),
+              "message": getattr(failure, "message", str(failure)), "status": background.summary(),
+              "text": describe_error(failure)})
         return 2
     final = {"event": "done", "status": background.summary(), "job": background.job_path,
              "output": job["output"]["pattern"]}  # type: Dict[str, Any]

@@ -160,14 +160,14 @@ def build_job(inputs: HostInputs, schema: Optional[Dict[str, Any]] = None) -> Di
 
     job = {"schema": js.SCHEMA_ID, "input": {"pattern": inputs.plate, "frames": format_frames(inputs.frames)}}  # type: Dict[str, Any]
     sections = {name: {} for name in js.OPTION_SECTIONS}  # type: Dict[str, Dict[str, Any]]
-    for key, spec, kind in js.option_keys(schema):
-        value = read.option(key, spec, kind)
+    for key, spec, field_kind in js.option_keys(schema):
+        value = read.option(key, spec, field_kind)
         if value is not None:
             name, field = key.split(".", 1)
             sections[name][field] = value
 
     depth = sections["depth"]
-    kind = read.choice("depth.kind", "depth")  # type: Optional[str]
+    kind = read.choice("depth.kind", "depth")  # type: Optional[str]  # None: the worker decides
     channel = read.text("depth.channel")
     if inputs.depth:
         depth.update(source="sequence", pattern=inputs.depth)
