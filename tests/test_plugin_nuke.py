@@ -441,3 +441,43 @@ def test_end_to_end_with_the_real_worker(nk, tmp_path, monkeypatch, write_exr):
         spread[f] = float(rgb[8:-8, 8:-8].std() / plates[f][8:-8, 8:-8, :3].std())
     assert spread[1001] == pytest.approx(1.0, abs=1e-5)
     assert spread[1003] < spread[1002] < 0.9  # the per-frame focus values reached the engine in order
+
+
+# -- every Python of the Nukes we claim ---------------------------------------------------------
+NUKE_PYTHONS = {"Nuke 13": (3, 7), "Nuke 14": (3, 9), "Nuke 15": (3, 10), "Nuke 16": (3, 11)}
+PROBE = """
+import json, sys
+tests, common, nuke_dir, tmp = sys.argv[1:5]
+sys.path[:0] = [tests, common, nuke_dir]
+from fakes import nuke as fake
+sys.modules["nuke"] = fake
+import focuspull_nuke as fn
+read = fake.nodes.Read(file=tmp + "/plate.####.exr", first=1001, last=1003, origfirst=1001, origlast=1003)
+read["colorspace"].setValue("scene_linear")
+group = fn.build_group()
+group.setInput(0, read)
+group["output"].setValue(tmp + "/out/r.####.exr")
+for frame, value in ((1001, 1.0), (1003, 3.0)):
+    group["focus"].setValueAt(value, frame)
+group["aperture_shape"].setValue("polygon")
+print(json.dumps({"version": list(sys.version_info[:2]), "job": fn.build_plan(group).job}))
+"""
+
+
+@pytest.mark.parametrize("host", sorted(NUKE_PYTHONS))
+def test_the_node_builds_its_job_on_each_claimed_nukes_python(tmp_path, host):
+    import subprocess
+
+    version = NUKE_PYTHONS[host]
+    found = sorted((Path.home() / ".pyenv" / "versions").glob("{}.{}.*/bin/python".format(*version)))
+    if not found:
+        pytest.skip("no Python {}.{} under ~/.pyenv/versions".format(*version))
+    tests = Path(__file__).resolve().parent
+    proc = subprocess.run([str(found[-1]), "-c", PROBE, str(tests), str(COMMON), str(NUKE_DIR), str(tmp_path)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["version"] == list(version)
+    job = out["job"]
+    assert job["focus"]["value"]["frames"] == [1001, 1002, 1003] and job["focus"]["value"]["values"][0] == 1.0
+    assert job["aperture"] == {"shape": "polygon"} and job["input"]["pattern"] == str(tmp_path / "plate.####.exr")
