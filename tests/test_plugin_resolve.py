@@ -9,8 +9,6 @@ with the fake worker, and end to end with the real worker.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import sys
 import time
 from pathlib import Path
