@@ -49,7 +49,7 @@ from focuspull.install.common import (
 )
 
 HOSTS = ("resolve", "fusion")
-SCRIPT_PREFIX = "FocusPull "  # "FocusPull Render.py": menu entries; the other modules are the library
+SCRIPT_PREFIX = "FocusPull "  # "FocusPull Render.lua": menu entries; the other files are the library
 MACRO_FILE = "FocusPull.setting"
 SCRIPTS_SUBDIR = Path("Scripts") / "Comp" / "FocusPull"
 MACROS_SUBDIR = Path("Macros")
