@@ -388,3 +388,45 @@ def test_end_to_end_cancel_with_the_real_worker(env, tmp_path, monkeypatch, writ
     assert len(written) < 40
     pid = int((tmp_path / "out" / "_focuspull_run" / "FocusPull" / "pid").read_text())
     assert gone_within(pid)
+
+
+# -- the worker settings and the launcher, per platform ------------------------------------------------
+def test_lua_reads_the_worker_python_as_the_host_package_does(env, tmp_path, lua, monkeypatch):
+    config = tmp_path / "config"
+    config.mkdir()
+    settings = config / "worker.json"
+    settings.write_text(json.dumps({"command": ["rez", "env", "focuspull", "--", "python", "-m", "focuspull"]}))
+    assert list(lua.fp.worker_python().values()) == ["rez", "env", "focuspull", "--", "python"]
+    settings.write_text(json.dumps({"command": ["/opt/wrapper.sh"]}))
+    failure = lua.rt.eval("function(f) local ok, err = pcall(f) return (not ok) and tostring(err) end")
+    assert failure(lua.fp.worker_python).endswith(
+        "names no worker Python (a 'command' must end in -m focuspull) [worker_not_configured]")
+    monkeypatch.setenv("FOCUSPULL_WORKER_PYTHON", "/env/python")
+    assert list(lua.fp.worker_python().values()) == ["/env/python"]
+
+
+def test_windows_launcher_is_a_batch_file_that_clears_the_hosts_python(lua):
+    lua.fp.windows = True
+    try:
+        name, script = lua.fp.launcher(lua.to_lua(["C:/Program Files/fp/python.exe"]), "D:/shots/out/_focuspull_run/FP")
+    finally:
+        lua.fp.windows = False
+    lines = script.split("\r\n")
+    assert name == "run.bat" and lines[0] == "@echo off"
+    assert lines[1].startswith('cd /D "') and "set PYTHONHOME=" in lines and "set PYTHONPATH=" in lines
+    assert ('"C:\\Program Files\\fp\\python.exe" -m focuspull_host run "D:\\shots\\out\\_focuspull_run\\FP" > '
+            '"D:\\shots\\out\\_focuspull_run\\FP\\log.txt" 2>&1') in lines
+    assert 'echo %ERRORLEVEL%> "D:\\shots\\out\\_focuspull_run\\FP\\rc"' in lines
+
+
+def test_a_runner_deaf_to_the_cancel_file_is_stopped_by_its_pid(tmp_path, lua):
+    import subprocess
+
+    deaf = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        (tmp_path / "pid").write_text("{}\n".format(deaf.pid))
+        lua.fp.kill(str(tmp_path))
+        assert deaf.wait(timeout=10) != 0
+    finally:
+        if deaf.poll() is None:
+            deaf.kill()
