@@ -87,11 +87,7 @@ class LuaHost:
         g = self.rt.globals()
         for key, value in globals_.items():
             g[key] = value
-        with open(path, encoding="utf-8") as f:
-            chunk = self.rt.compile(f.read(), name="@" + str(path)) if hasattr(self.rt, "compile") else None
-        if chunk is None:
-            return self.rt.eval("dofile")(str(path))
-        return chunk()
+        return self.rt.eval("dofile")(str(path))
 
     def module(self, libdir: str) -> Any:
         """``focuspull_fusion.lua`` set up from ``libdir``, as the comp scripts load it."""

@@ -123,7 +123,6 @@ def run_job(
     )
 
 
-Result = Union[RenderResult, "farm.FarmResult"]
 ACTIONS = ("render", "farm")
 
 
