@@ -385,7 +385,7 @@ def start(group: nuke.Node, action: str, wait: Optional[bool] = None, submit: Un
         raise fc.ClientError("{} is already {}".format(group.name(), doing), code="busy")
     chunk_size = farm_chunk_size(group)
     plan = prepare(group, "starting..." if action == "render" else "exporting the farm bundle...")
-    threaded = not (not nuke.GUI if wait is None else wait)
+    threaded = nuke.GUI if wait is None else not wait
     name = group.fullName()
     progress: List[Any] = []  # the ProgressTask, made in the run's own thread as Nuke wants
 
