@@ -88,10 +88,17 @@ def test_shipped_schema_is_the_cores_schema():
     shipped = json.loads((COMMON / "focuspull_job.schema.json").read_text(encoding="utf-8"))
     assert shipped == schema(), "stale copy: run python -m focuspull.install.export_schema"
     # the host package cannot import the core: its copy of the schema id must match
-    tree = ast.parse((COMMON / "focuspull_client.py").read_text(encoding="utf-8"))
+    tree = ast.parse((COMMON / "focuspull_host" / "schema.py").read_text(encoding="utf-8"))
     ids = [n.value.value for n in tree.body if isinstance(n, ast.Assign) and isinstance(n.value, ast.Constant)
            and any(getattr(t, "id", None) == "SCHEMA_ID" for t in n.targets)]
     assert ids == [SCHEMA_ID]
+    # and its menus of depth conventions hide exactly the core's aliases
+    sys.path.insert(0, str(COMMON))
+    from focuspull.depth import DEPTH_KIND_ALIASES, DEPTH_KINDS
+    from focuspull_host import schema as host_schema
+
+    assert set(host_schema.HIDDEN_CHOICES["depth.kind"]) == set(DEPTH_KIND_ALIASES)
+    assert host_schema.choices(shipped, "depth.kind") == list(DEPTH_KINDS)
 
 
 def test_nuke_plugin_type_checks_against_types_nuke():
