@@ -33,7 +33,19 @@ class InputSpec:
         default=None, metadata={"doc": "Frame list: 1001-1100, 1001-1100x2, 1001,1005,1010-1012. Default: every frame on disk."}
     )
     colorspace: str | None = field(
-        default=None, metadata={"doc": "OCIO colour space of the plate. Default: the config's scene_linear role."}
+        default=None,
+        metadata={"doc": "OCIO colour space of the plate. Default: the one the header names (colorInteropID or an "
+                  "OCIO colour-space name), else the config's scene_linear role."},
+    )
+    layer: str | None = field(
+        default=None,
+        metadata={"doc": "Image layer that is the plate's colour: rgba, diffuse, PART.diffuse or a part name. "
+                  "Default: the first R, G, B(, A) layer of the default view."},
+    )
+    views: str | None = field(
+        default=None,
+        metadata={"doc": "Views of a stereo/multi-view EXR to refocus: all (default) or a comma list (left,right); "
+                  "the others pass through unchanged."},
     )
 
 
@@ -261,6 +273,16 @@ class OutputSpec:
     )
     aux_channels: tuple[str, ...] = field(
         default=(), metadata={"doc": "Diagnostic channels the engine should add (e.g. coc.radius)."}
+    )
+    channels: str = field(
+        default="rgba",
+        metadata={"doc": "Layers refocused, like Nuke's channels knob: rgba (the plate's layer; every other layer "
+                  "passes through unchanged), all (every image layer, with the same CoC) or a comma list of layers."},
+    )
+    overscan_px: int = field(
+        default=0,
+        metadata={"doc": "Blurred light may spread past the data window up to the display window plus this many "
+                  "pixels; the output data window grows to hold it.", "minimum": 0},
     )
 
     def __post_init__(self) -> None:

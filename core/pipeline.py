@@ -86,6 +86,10 @@ class Shot(Source):
     params: FrameParams
     #: the disparity range of the whole shot, when the scan measured it
     statistics: "ShotStatistics | None" = None
+    #: the plate's colour space and where it came from (job, header, default)
+    input_color: Any = None
+    #: layers and views to refocus, planned from the first frame's header
+    plan: tuple[Any, ...] = ()
 
     def index(self, frame: int) -> int:
         return self.frames.index(frame)
@@ -114,6 +118,7 @@ def prepare(
     """
     from focuspull.color import ColorConfig  # numpy and OpenColorIO
     from focuspull.io import check_frames  # numpy and OpenImageIO
+    from focuspull.io.sequence import check_no_gaps
 
     plate = SequencePattern.parse(job.input.pattern)
     output = SequencePattern.parse(job.output.pattern)
@@ -129,6 +134,7 @@ def prepare(
             frames = plate.frames_on_disk()
             if not frames:
                 raise SequenceError(f"input {job.input.pattern}: no frames found on disk")
+            check_no_gaps(plate, frames)
         else:
             frames = (1,)
     frames = tuple(frames)
@@ -149,7 +155,10 @@ def prepare(
         _check_output_folder(output.path(frames[0]))
 
     color = ColorConfig.load(job.ocio_config)
-    input_colorspace = color.resolve(job.input.colorspace)
+    input_color, plan = _plan_from_header(
+        job, plate, frames[0], first_header, color, separate_depth=depth is not None or estimated is not None
+    )
+    input_colorspace = input_color.name
     output_colorspace = color.resolve(job.output.colorspace) if job.output.colorspace else input_colorspace
 
     engine_options = parse_options(job.engine.name, dict(job.engine.options))
@@ -168,28 +177,52 @@ def prepare(
     return Shot(
         job=job, input=plate, depth=depth, color=color, input_colorspace=input_colorspace,
         output=output, frames=frames, output_colorspace=output_colorspace, engine_options=engine_options,
-        params=params, statistics=scan.statistics(frames),
+        params=params, statistics=scan.statistics(frames), input_color=input_color, plan=plan,
     )
 
 
+def _plan_from_header(
+    job: Job, plate: "SequencePattern", frame: int, header: dict[str, Any], color: "ColorConfig", separate_depth: bool
+) -> tuple[Any, tuple[Any, ...]]:
+    """The plate's colour space (job, else header, else scene_linear) and the
+    layers/views to refocus, from the first frame's header: a bad --layer,
+    --views or --depth-channel fails here, before anything is written."""
+    from focuspull.io.color_tags import input_colorspace
+    from focuspull.io.layout import layout_from_header, plan_units
+
+    path = plate.path(frame)
+    where = f"{path}: frame {frame}"
+    plan = plan_units(
+        layout_from_header(header, where), layer=job.input.layer, depth_channel=job.depth.channel,
+        depth_guesses=DEPTH_CHANNEL_GUESSES, channels=job.output.channels, views=job.input.views,
+        depth_in_image=not separate_depth,
+    )
+    return input_colorspace(color, job.input.colorspace, header["metadata"], path), plan
+
+
 def _check_headers(plate: "SequencePattern", depth: "SequencePattern | None", frames: Sequence[int]) -> dict[str, Any]:
-    """Open every header before the first write: unreadable files and size
-    changes within the shot fail the job while nothing has been written yet.
-    Depth of another resolution (same aspect) is resampled, with one warning;
-    another aspect fails here. Returns the first frame's header."""
-    first_size = None
+    """Open every header before the first write: unreadable files and format
+    (display window) changes within the shot fail the job while nothing has
+    been written yet. Data windows may change from frame to frame (auto-cropped
+    CG renders): each frame keeps its own. Depth of another resolution (same
+    aspect) is resampled, with one warning; another aspect fails here. Returns
+    the first frame's header."""
+    first_display = None
     first_header = None
     resampled = None
     for frame in frames:
-        header = read_header(plate.path(frame))
-        size = header["size"]
+        header = read_header(plate.path(frame), frame)
+        size, display = header["size"], header["display_window"]
         first_header = first_header or header
-        first_size = first_size or size
-        if size != first_size:
-            raise ImageDataError(f"{plate.path(frame)}: frame {frame}: {size} differs from the shot's {first_size}")
+        first_display = first_display or display
+        if display != first_display:
+            raise ImageDataError(
+                f"{plate.path(frame)}: frame {frame}: display window {display} differs from the shot's "
+                f"{first_display} (a format change within the shot)"
+            )
         if depth is None:
             continue
-        plate_size, depth_size = _size(size), _size(read_header(depth.path(frame))["size"])
+        plate_size, depth_size = _size(size), _size(read_header(depth.path(frame), frame)["size"])
         if check_depth_size(depth_size, plate_size, path=depth.path(frame), frame=frame) and resampled is None:
             resampled = (frame, depth_size, plate_size)
     if resampled is not None:
@@ -259,53 +292,88 @@ def with_job(shot: Shot, job: Job, read: "Callable[[Sequence[int]], Iterable[Fra
 
 # == frames in: decoded, checked, converted to scene-linear and disparity (stages 2, 3) ======
 @dataclass(frozen=True)
+class UnitData:
+    """One layer of one view ready for an engine: its data window's pixels."""
+
+    layer: Any  # focuspull.io.layout.Layer
+    rgba: "np.ndarray"  # (H, W, C) scene-linear, C = 3 or 4
+    disparity: "np.ndarray"  # (H, W), aligned to the layer's data window
+    window: Any  # focuspull.io.windows.Window: the layer's data window
+
+
+@dataclass(frozen=True)
 class FrameData:
-    """One frame ready for an engine, plus what is needed to write it back."""
+    """One frame ready for an engine, plus what is needed to write it back.
+
+    ``rgba``/``disparity`` are the plate's main layer (of the main view), and
+    ``image`` has that layer's part as its spec; ``units`` holds every layer
+    and view to refocus, the main one first.
+    """
 
     frame: int
     image: "ImageFrame"
     rgba: "np.ndarray"  # (H, W, C) scene-linear, C = 3 or 4
     disparity: "np.ndarray"  # (H, W)
+    units: tuple[UnitData, ...] = ()
 
 
 def load_frame(source: Source, frame_no: int, image: "ImageFrame", depth_image: "ImageFrame | None") -> FrameData:
-    """Check a frame's pixels, convert to the working space and to disparity."""
+    """Check a frame's pixels, convert every layer to refocus to the working
+    space and its depth to disparity."""
+    from focuspull.io.layout import layout_of, plan_units
+
+    job = source.job
+    units = plan_units(
+        layout_of(image.parts, image.where), layer=job.input.layer,
+        depth_channel=job.depth.channel if depth_image is None else None, depth_guesses=DEPTH_CHANNEL_GUESSES,
+        channels=job.output.channels, views=job.input.views, depth_in_image=depth_image is None,
+    )
+    loaded = tuple(_load_unit(source, frame_no, image, depth_image, unit) for unit in units)
+    main = loaded[0]
+    return FrameData(frame_no, image.for_part(main.layer.part), main.rgba, main.disparity, loaded)
+
+
+def _load_unit(source: Source, frame_no: int, image: "ImageFrame", depth_image: "ImageFrame | None", unit: Any) -> UnitData:
     import numpy as np
 
-    rgba_idx = image.rgba_indices
-    rgba = image.pixels[..., list(rgba_idx)].astype(np.float32, copy=True)
+    from focuspull.io.windows import Window, place
+
+    job = source.job
+    part = image.parts[unit.layer.part]
+    rgba = part.pixels[..., [part.channels.index(c) for c in unit.layer.channels]].astype(np.float32, copy=True)
     bad = ~np.isfinite(rgba)
     if bad.any():
         pixels = int(bad.any(axis=-1).sum())
-        raise ImageDataError(f"{image.path}: frame {frame_no}: {pixels} pixel(s) are NaN or inf in RGB(A)")
+        layer = "" if unit.layer.label == "rgba" else f" of layer {unit.layer.label}"
+        raise ImageDataError(f"{image.path}: frame {frame_no}: {pixels} pixel(s) are NaN or inf in RGB(A){layer}")
     rgba[..., :3] = source.color.to_working(rgba[..., :3], source.input_colorspace)
+    window = Window.data(part.spec)
+    size = (window.width, window.height)
 
-    job = source.job
     if depth_image is None:
-        source = image
-        channel = job.depth.channel or _guess_depth_channel(image)
+        depth_part = image.parts[unit.depth[0]]
+        channel = unit.depth[1]
+        values = depth_part.pixels[..., depth_part.channels.index(channel)]
+        disparity = to_disparity(values, job.depth.kind, source=f"{image.path} (channel {channel})", frame=frame_no)
+        depth_window = Window.data(depth_part.spec)
+        if depth_window != window:
+            if depth_window.intersect(window).empty:
+                raise ImageDataError(
+                    f"{image.path}: frame {frame_no}: depth channel {channel} (data window {depth_window}) does not "
+                    f"overlap layer {unit.layer.label} (data window {window})"
+                )
+            disparity = place(disparity, depth_window, window, fill="edge")
     else:
-        source = depth_image
         channel = job.depth.channel or depth_image.channels[0]
-    values = source.channel(channel)
-    disparity = to_disparity(values, job.depth.kind, source=f"{source.path} (channel {channel})", frame=frame_no)
-    if source is not image and check_depth_size(source.size, image.size, path=source.path, frame=frame_no):
-        disparity = resample_depth(disparity, image.size)  # prepare() warned once for the shot
-    return FrameData(frame_no, image, rgba, disparity)
-
-
-def _guess_depth_channel(image: "ImageFrame") -> str:
-    for name in DEPTH_CHANNEL_GUESSES:
-        if name in image.channels:
-            return name
-    raise ImageDataError(
-        f"{image.path}: no depth channel found (looked for {', '.join(DEPTH_CHANNEL_GUESSES)}); "
-        f"channels are {', '.join(image.channels)}. Name one with --depth-channel or give --depth PATTERN"
-    )
+        disparity = to_disparity(depth_image.channel(channel), job.depth.kind,
+                                 source=f"{depth_image.path} (channel {channel})", frame=frame_no)
+        if check_depth_size(depth_image.size, size, path=depth_image.path, frame=frame_no):
+            disparity = resample_depth(disparity, size)  # prepare() warned once for the shot
+    return UnitData(unit.layer, rgba, disparity, window)
 
 
 def read_frames(
-    source: Source, frames: Sequence[int] | None = None, *, store: "FrameStore | None" = None
+    source: Source, frames: Sequence[int] | None = None, *, store: "FrameStore | None" = None, prefetch: int = 2
 ) -> Iterator[FrameData]:
     """Frames in order: taken from ``store`` when the scan kept them, else decoded
     (read ahead on threads, plate and depth), checked and converted.
@@ -315,8 +383,8 @@ def read_frames(
     frames = tuple(source.frames if frames is None else frames)  # type: ignore[attr-defined]
     kept = store.frames() if store is not None else set()
     missing = [f for f in frames if f not in kept]
-    plates = read_sequence(source.input, missing, prefetch=2) if missing else None
-    depths = read_sequence(source.depth, missing, prefetch=2) if missing and source.depth is not None else None
+    plates = read_sequence(source.input, missing, prefetch=prefetch) if missing else None
+    depths = read_sequence(source.depth, missing, prefetch=prefetch) if missing and source.depth is not None else None
     try:
         for frame in frames:
             if frame in kept:
@@ -372,7 +440,8 @@ class FrameStore:
 
 
 def _frame_bytes(data: FrameData) -> int:
-    return int(data.image.pixels.nbytes + data.rgba.nbytes + data.disparity.nbytes)
+    parts = sum(part.pixels.nbytes for part in data.image.parts)
+    return int(parts + sum(unit.rgba.nbytes + unit.disparity.nbytes for unit in data.units))
 
 
 class ShotScan:
@@ -425,10 +494,20 @@ def engine_input(shot: Shot, data: Sequence[FrameData], device: "torch.device") 
     import numpy as np
     import torch
 
+    from focuspull.engines.base import EngineInput
+    from focuspull.io.work import honours_pixel_aspect
+
     rgba = torch.from_numpy(np.stack([d.rgba for d in data])).permute(0, 3, 1, 2).to(device)
     disparity = torch.from_numpy(np.stack([d.disparity for d in data]))[:, None].to(device)
-    return EngineInput(
-        rgba=rgba.contiguous(), disparity=disparity.contiguous(), params=shot.params.select([d.frame for d in data])
+    params = shot.params.select([d.frame for d in data])
+    if honours_pixel_aspect(shot):
+        # Kernels live in display space: on a plate of pixel aspect p a round
+        # bokeh spans r horizontal pixels (K stays in horizontal pixels) and
+        # r * p rows. The engine's kernel is r_engine rows tall and
+        # r_engine * aspect wide, so r_engine = r * p and aspect / p.
+        par = np.array([d.image.pixel_aspect if d.image is not None else 1.0 for d in data])
+        params = params.replace(strength_px=params.strength_px * par, aspect=params.aspect / par)
+    return EngineInput(rgba=rgba.contiguous(), disparity=disparity.contiguous(), params=params
     )
 
 
@@ -456,6 +535,9 @@ def render_shot(
     """
     import torch
 
+    from focuspull.io.memory import check_shot_memory
+    from focuspull.io.work import padded, work_windows
+
     progress = progress or NullProgress()
     targets = list(shot.frames if frames is None else frames)
     unknown = sorted(set(targets) - set(shot.frames))
@@ -477,6 +559,12 @@ def render_shot(
 
     # The engine first: missing weights or a missing GPU fail before "start".
     engine = engine or make_engine(shot)
+    if engine.context_frames and len(shot.plan) > 1:
+        raise JobError(
+            f"the {engine.name} engine refocuses one layer of one view (it needs neighbouring frames of the same "
+            f"image); this job asks for {len(shot.plan)}: choose one with --layer/--views and --channels rgba"
+        )
+    prefetch = check_shot_memory(shot, targets, engine)
     if engine.needs_shot_statistics:
         engine.begin_shot(shot_statistics(shot, store))
     progress.start(total, targets[0], targets[-1])
@@ -487,25 +575,37 @@ def render_shot(
         span = shot.frames[max(0, first - context) : last + context + 1]
     else:
         span = tuple(targets)
-    pending: deque[FrameData] = deque()
+    pending: deque[tuple[FrameData, dict[int, Any]]] = deque()
+    # Light spreads past the data window only where an engine renders each frame
+    # on its own; a temporal engine keeps one frame size.
+    grow = not engine.context_frames
 
     def batches() -> Iterator["EngineInput"]:
-        for data in read_frames(shot, span, store=store):
+        for data in read_frames(shot, span, store=store, prefetch=prefetch):
             if cancel is not None and cancel.is_set():
                 raise CancelledError(f"cancelled before frame {data.frame}")
-            pending.append(data)
-            yield engine_input(shot, [data], engine.device)
+            windows = work_windows(shot, data, grow)
+            pending.append((data, windows))
+            yield engine_input(shot, [padded(data, data.units[0], windows)], engine.device)
+
+    def as_array(rgba: "torch.Tensor") -> "np.ndarray":
+        return rgba.permute(1, 2, 0).float().cpu().numpy()
 
     written: list[int] = []
     with torch.inference_mode():
         for out in engine.render_stream(batches()):
             for t in range(out.rgba.shape[0]):
-                data = pending.popleft()
+                data, windows = pending.popleft()
                 if data.frame not in wanted:
                     continue  # context for the engine only
-                rgba = out.rgba[t].permute(1, 2, 0).float().cpu().numpy()
+                rgba = as_array(out.rgba[t])
                 aux = {name: ch[t, 0].float().cpu().numpy() for name, ch in out.aux.items()}
-                write_frame(shot, data, rgba, aux, engine)
+                # other layers and views: the same engine, the same per-frame parameters
+                others = [
+                    as_array(engine.render(engine_input(shot, [padded(data, unit, windows)], engine.device)).rgba[0])
+                    for unit in data.units[1:]
+                ]
+                write_frame(shot, data, rgba, aux, engine, others=others, windows=windows)
                 written.append(data.frame)
                 progress.frame(data.frame, len(written), total)
     seconds = time.monotonic() - started
@@ -530,28 +630,28 @@ def job_fingerprint(job: Job) -> str:
 
 
 def write_frame(
-    shot: Shot, data: FrameData, rgba: "np.ndarray", aux: dict[str, "np.ndarray"], engine: "Engine"
+    shot: Shot,
+    data: FrameData,
+    rgba: "np.ndarray",
+    aux: dict[str, "np.ndarray"],
+    engine: "Engine",
+    *,
+    others: Sequence["np.ndarray"] = (),
+    windows: dict[int, Any] | None = None,
 ) -> None:
-    """Write one frame: rendered RGB(A) in place of the input's, other channels kept."""
-    import numpy as np
+    """Write one frame: every part of the input, the refocused layers replaced
+    (``rgba`` for the main one, ``others`` for the rest of ``data.units``, each
+    covering its part's window in ``windows``), other channels kept."""
+    from focuspull.io.assemble import Rendered, output_parts
+    from focuspull.io.color_tags import output_color_attributes
+    from focuspull.io.write import write_parts
 
-    from focuspull.io import write_image
-
-    image = data.image
     job = shot.job
-    rgba = rgba.copy()
-    rgba[..., :3] = shot.color.from_working(rgba[..., :3], shot.output_colorspace)
-    pixels = image.pixels.astype(np.float32, copy=True)
-    rgba_idx = image.rgba_indices
-    pixels[..., list(rgba_idx)] = rgba
-    formats = [_format_name(image.spec, i) for i in range(len(image.channels))]
-    for i in rgba_idx:
-        formats[i] = job.output.pixel_type
-    channels = list(image.channels)
-    if aux:
-        pixels = np.concatenate([pixels] + [a[..., None] for a in aux.values()], axis=-1)
-        channels += list(aux)
-        formats += ["float"] * len(aux)
+    rendered = []
+    for unit, pixels in zip(data.units, (rgba, *others)):
+        pixels = pixels.copy()
+        pixels[..., :3] = shot.color.from_working(pixels[..., :3], shot.output_colorspace)
+        rendered.append(Rendered(unit.layer, pixels, (windows or {}).get(unit.layer.part, unit.window)))
     index = shot.index(data.frame)
     attributes = {
         "focuspull/version": __version__,
@@ -559,23 +659,17 @@ def write_frame(
         "focuspull/strength_px": float(shot.params.strength_px[index]),
         "focuspull/input": shot.input.path(data.frame),
         JOB_KEY: job_fingerprint(job),
-        "oiio:ColorSpace": shot.output_colorspace,
         **engine.header_attributes(),
     }
-    write_image(
-        shot.output.path(data.frame),
-        pixels,
-        channels,
-        template=image.spec,
-        channel_formats=formats,
-        compression=job.output.compression,
-        attributes=attributes,
+    color_set, color_remove = (
+        output_color_attributes(shot.color, shot.input_color, shot.output_colorspace)
+        if shot.input_color is not None else ({}, ())
     )
-
-
-def _format_name(spec: Any, channel: int) -> str:
-    fmt = str(spec.channelformat(channel)) if hasattr(spec, "channelformat") else str(spec.format)
-    return "half" if fmt == "half" else "float"
+    parts = output_parts(
+        data.image, rendered, pixel_type=job.output.pixel_type, aux=aux, attributes=attributes,
+        color_attributes=color_set, color_remove=color_remove,
+    )
+    write_parts(shot.output.path(data.frame), parts, compression=job.output.compression)
 
 
 # == the whole path ==========================================================================

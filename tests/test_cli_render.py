@@ -73,9 +73,17 @@ def test_render_keeps_the_header_and_moves_the_sharp_plane(plate, tmp_path, caps
     assert [e["event"] for e in events] == ["start", "frame", "frame", "frame", "done"]
     assert [e["frame"] for e in events if e["event"] == "frame"] == list(FRAMES)
 
-    spec, pixels = read(tmp_path / "out" / "refocus.1001.exr")
+    spec, grown = read(tmp_path / "out" / "refocus.1001.exr")
     assert list(spec.channelnames) == ["R", "G", "B", "A", "Z"]
-    assert (spec.x, spec.y, spec.width, spec.height) == (4, 2, W, H)
+    # The blurred far half spreads its light past the data window, which grows
+    # to hold it, up to the display window.
+    assert (spec.x, spec.y, spec.width, spec.height) == (0, 0, W + 8, H + 4)
+    assert grown[2 : H + 2, W + 4 :, 3].min() > 0.05  # light right of the old window
+    # The sharp near half spreads (almost) nothing left: only the engine's fill of
+    # the hidden background, blurred, leaks a trace into the empty margin.
+    assert grown[:, :4, 3].max() < 0.05  # (the blurred far half gives > 0.05 everywhere right)
+    assert not grown[2 : H + 2, W + 4 :, 4].any()  # depth is zero outside its old window
+    pixels = grown[2 : H + 2, 4 : W + 4]
     assert (spec.full_x, spec.full_y, spec.full_width, spec.full_height) == (0, 0, W + 8, H + 4)
     assert spec.get_float_attribute("PixelAspectRatio") == 2.0
     assert spec.get_string_attribute("compression") == "piz"
@@ -84,34 +92,50 @@ def test_render_keeps_the_header_and_moves_the_sharp_plane(plate, tmp_path, caps
     assert spec.get_float_attribute("focuspull/focus_disparity") == pytest.approx(1 / NEAR_Z)
 
     src = plate_frame(1001)
-    # Depth passes through untouched; alpha stays 1 over an opaque plate.
+    # Depth passes through untouched; alpha stays 1 over the opaque plate except
+    # where the blurred far half meets the empty margin (its CoC is 7.2 px wide
+    # and, on this 2:1 anamorphic plate, 14.4 rows tall).
     np.testing.assert_array_equal(pixels[..., 4], src[..., 4])
-    np.testing.assert_allclose(pixels[..., 3], 1.0, atol=1e-5)
+    np.testing.assert_allclose(pixels[:, : W // 2, 3], 1.0, atol=1e-5)
+    np.testing.assert_allclose(pixels[16 : H - 16, W // 2 + 9 : W - 12, 3], 1.0, atol=5e-3)
+    assert pixels[0, W // 2 + 9 :, 3].max() < 0.95
     # Frame 1001 focuses near: the near half is unchanged, the far half is blurred.
     np.testing.assert_array_equal(pixels[:, : W // 2, :3], src[:, : W // 2, :3])
     far = slice(W // 2 + 9, W)
     assert np.abs(pixels[:, far, :3] - src[:, far, :3]).mean() > 0.2
     # Frame 1003 focuses far: the far half away from the near half's spread is unchanged.
     _, last = read(tmp_path / "out" / "refocus.1003.exr")
+    last = last[2 : H + 2, 4 : W + 4]
     src3 = plate_frame(1003)
     np.testing.assert_allclose(last[:, far, :3], src3[:, far, :3], rtol=1e-5, atol=1e-5)
     assert np.abs(last[:, 2 : W // 2 - 9, :3] - src3[:, 2 : W // 2 - 9, :3]).mean() > 0.2
     # In between, focus at 1/disparity midpoint: both halves are blurred.
     _, mid = read(tmp_path / "out" / "refocus.1002.exr")
+    mid = mid[2 : H + 2, 4 : W + 4]
     src2 = plate_frame(1002)
     assert np.abs(mid[:, :20, :3] - src2[:, :20, :3]).mean() > 0.05
     assert np.abs(mid[:, far, :3] - src2[:, far, :3]).mean() > 0.05
 
 
-def test_energy_of_the_highlight_is_kept_not_clipped(plate, tmp_path):
+def test_energy_of_the_highlight_is_kept_not_clipped(tmp_path, write_exr):
+    # square pixels: a round kernel (the anamorphic case is tested in test_io_exr_cases)
+    (tmp_path / "p").mkdir()
+    write_exr(tmp_path / "p" / "plate.1001.exr", plate_frame(1001), ("R", "G", "B", "A", "Z"), formats="float",
+              data_origin=(4, 2), display_window=(0, 0, W + 8, H + 4))
     out = tmp_path / "o" / "r.####.exr"
-    assert main(["render", str(plate), "-o", str(out), "--frames", "1001", "--focus", str(NEAR_Z),
-                 "--strength", str(K), "--pixel-type", "float", "--progress", "none"]) == 0
-    _, pixels = read(tmp_path / "o" / "r.1001.exr")
+    # --overscan 20: room past the display window for all the light of the
+    # blurred far half (CoC 7.2 px).
+    assert main(["render", str(tmp_path / "p" / "plate.####.exr"), "-o", str(out), "--focus", str(NEAR_Z),
+                 "--strength", str(K), "--pixel-type", "float", "--progress", "none", "--overscan", "20"]) == 0
+    spec, pixels = read(tmp_path / "o" / "r.1001.exr")
+    # grown by the margin (CoC + 5% + 2 = 10 px), not by all the overscan
+    assert (spec.x, spec.y, spec.width, spec.height) == (4 - 10, 2 - 10, W + 20, H + 20)
     src = plate_frame(1001)
-    far = (slice(None), slice(W // 2, W))
-    # Total light in the far half is preserved within 1% (the highlight is 40x the texture).
-    assert pixels[far][..., :3].sum() == pytest.approx(src[far][..., :3].sum(), rel=0.01)
+    # Total light is preserved within 1% (the highlight is 40x the texture),
+    # counting what spread past the data window (some of the far half's light
+    # lands above and below the sharp near half there).
+    assert pixels[..., :3].sum() == pytest.approx(src[..., :3].sum(), rel=0.01)
+    np.testing.assert_array_equal(pixels[10:-10, 10 : 10 + W // 2 - 9, :3], src[:, : W // 2 - 9, :3])
     assert pixels[..., :3].max() > 1.0  # spread, never clipped to 1
 
 

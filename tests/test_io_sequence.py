@@ -59,7 +59,7 @@ def test_read_ahead_overlaps_and_is_bounded(monkeypatch: pytest.MonkeyPatch, tmp
     started: list[int] = []
     lock = threading.Lock()
 
-    def fake_read(path: str) -> ImageFrame:
+    def fake_read(path: str, frame: int | None = None) -> ImageFrame:
         with lock:
             started.append(int(Path(path).name.split(".")[1]))
         return ImageFrame(np.zeros((1, 1, 3), np.float32), ("R", "G", "B"), None, path)
@@ -93,7 +93,7 @@ def test_reader_error_is_raised_at_its_frame(write_sequence_files, tmp_path: Pat
 
 
 def test_unexpected_reader_error_is_wrapped_with_the_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    def broken(path: str) -> ImageFrame:
+    def broken(path: str, frame: int | None = None) -> ImageFrame:
         raise MemoryError("out of memory")
 
     monkeypatch.setattr(sequence_module, "read_image", broken)
@@ -105,7 +105,7 @@ def test_unexpected_reader_error_is_wrapped_with_the_file(monkeypatch: pytest.Mo
 def test_consumer_exception_stops_reader(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     reads: list[str] = []
 
-    def fake_read(path: str) -> ImageFrame:
+    def fake_read(path: str, frame: int | None = None) -> ImageFrame:
         reads.append(path)
         return ImageFrame(np.zeros((1, 1, 3), np.float32), ("R", "G", "B"), None, path)
 

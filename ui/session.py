@@ -144,8 +144,8 @@ def load_frame_data(shot: "Shot", frame: int) -> "FrameData":
     from focuspull.io import read_image
     from focuspull.pipeline import load_frame
 
-    image = read_image(shot.input.path(frame))
-    depth = read_image(shot.depth.path(frame)) if shot.depth is not None else None
+    image = read_image(shot.input.path(frame), frame)
+    depth = read_image(shot.depth.path(frame), frame) if shot.depth is not None else None
     return load_frame(shot, frame, image, depth)
 
 

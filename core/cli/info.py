@@ -24,13 +24,18 @@ def describe(pattern_text: str) -> dict[str, object]:
         raise SequenceError(f"{pattern_text}: no frames found on disk")
     full = range(frames[0], frames[-1] + 1)
     missing = sorted(set(full) - set(frames))
-    header = read_header(pattern.path(frames[0]))
+    from focuspull.io.layout import layout_from_header
+
+    header = read_header(pattern.path(frames[0]), frames[0] if pattern.is_sequence else None)
+    layout = layout_from_header(header)
     return {
         "pattern": pattern.canonical(),
         "frames": format_frames(frames),
         "count": len(frames),
         "missing": format_frames(missing) if missing else "",
         **header,
+        "views": list(layout.views),
+        "layers": [layer.label for view in (layout.views or ("",)) for layer in layout.layers(view)],
     }
 
 
@@ -41,9 +46,23 @@ def run(args: argparse.Namespace) -> int:
     else:
         width = max(map(len, info))
         for key, value in info.items():
-            if isinstance(value, dict):
+            if key == "parts":
+                value = "; ".join(_part_line(i, part) for i, part in enumerate(value))
+            elif isinstance(value, dict):
                 value = ", ".join(f"{k}={v}" for k, v in value.items())
             elif isinstance(value, (list, tuple)):
                 value = " ".join(map(str, value))
             sys.stdout.write(f"{key:<{width}}  {value}\n")
     return 0
+
+
+def _part_line(index: int, part: dict) -> str:
+    text = f"{index}: {part['name'] or '-'}"
+    if part["view"]:
+        text += f" (view {part['view']})"
+    text += f" {' '.join(part['channels'])} window {' '.join(map(str, part['data_window']))}"
+    if part["tiles"]:
+        text += f" tiles {part['tiles'][0]}x{part['tiles'][1]}"
+    if part["mip_levels"] > 1:
+        text += f" mip levels {part['mip_levels']}"
+    return text

@@ -30,7 +30,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--resume", action="store_true", help="skip frames already written by this same job")
     p.add_argument("--frames", help="frames to render: 1001-1100, 1001-1100x2, 1001,1005,1010-1012 (default: all on disk)")
     p.add_argument("--depth", metavar="PATTERN", help="separate depth sequence (its first channel unless --depth-channel)")
-    p.add_argument("--depth-channel", metavar="NAME", help="depth channel, e.g. Z or depth.Z (default: Z/depth.Z of the plate)")
+    p.add_argument("--depth-channel", metavar="NAME",
+                   help="depth channel: Z, depth.Z or PART.CHANNEL, in any part (default: Z/depth.Z of the plate)")
+    p.add_argument("--layer", metavar="NAME",
+                   help="layer that is the plate's colour: rgba, diffuse, PART.diffuse or a part name "
+                        "(default: the first RGB(A) layer of the default view)")
+    p.add_argument("--channels", metavar="rgba|all|LAYER,...", default=None,
+                   help="layers to refocus, like Nuke's channels knob: rgba (default; the others pass through), "
+                        "all (every image layer, same CoC) or a comma list")
+    p.add_argument("--views", metavar="all|VIEW,...", help="views of a stereo EXR to refocus (default all)")
+    p.add_argument("--overscan", metavar="PX", type=int, default=None,
+                   help="blurred light may spread this far past the display window (default 0); "
+                        "the output data window grows to hold it")
     p.add_argument("--depth-kind", choices=DEPTH_KIND_CHOICES, default=None,
                    help="depth (default): camera distance z; inverse_depth (alias far_zero): 1/z as Nuke's "
                         "ScanlineRender writes; disparity: larger = nearer, any scale; normalized_disparity: 0..1, "
@@ -283,7 +294,8 @@ def build_job(args: argparse.Namespace) -> Any:
         engine_options["weights"] = args.weights
     data = {
         "schema": SCHEMA_ID,
-        "input": {"pattern": args.input, "frames": args.frames, "colorspace": args.input_colorspace},
+        "input": {"pattern": args.input, "frames": args.frames, "colorspace": args.input_colorspace,
+                  "layer": args.layer, "views": args.views},
         "depth": depth,
         "focus": focus,
         "strength": strength,
@@ -295,6 +307,8 @@ def build_job(args: argparse.Namespace) -> Any:
             "pixel_type": args.pixel_type,
             "compression": args.compression,
             "aux_channels": args.aux,
+            **({"channels": args.channels} if args.channels else {}),
+            **({"overscan_px": args.overscan} if args.overscan is not None else {}),
         },
         "ocio_config": args.ocio,
     }

@@ -17,8 +17,9 @@ from focuspull.errors import FocusPullError, ImageReadError, MissingFramesError
 from focuspull.io.image import ImageFrame, read_image
 from focuspull.io.patterns import SequencePattern
 from focuspull.io.ranges import format_frames
+from focuspull.io.text import safe_text
 
-__all__ = ["check_frames", "read_sequence"]
+__all__ = ["check_frames", "check_no_gaps", "read_sequence"]
 
 log = logging.getLogger(__name__)
 
@@ -54,14 +55,33 @@ def check_frames(pattern: SequencePattern, frames: Sequence[int], what: str = "i
     )
 
 
+def check_no_gaps(pattern: SequencePattern, frames: Sequence[int]) -> None:
+    """Raise :class:`MissingFramesError` when the frames found on disk have holes.
+
+    A hole is far more often a failed render or copy than a wish: it is an
+    error listing the missing frames unless the frame list (``--frames``)
+    leaves them out.
+    """
+    found = sorted(set(int(f) for f in frames))
+    if len(found) < 2:
+        return
+    missing = sorted(set(range(found[0], found[-1] + 1)) - set(found))
+    if missing:
+        raise MissingFramesError(
+            f"input {pattern.text}: {len(missing)} frame(s) missing between {found[0]} and {found[-1]}: "
+            f"{format_frames(missing)}; render the frames that exist with --frames "
+            f"{format_frames(found)}"
+        )
+
+
 def _read_frame(pattern: SequencePattern, frame: int) -> ImageFrame:
     path = pattern.path(frame)
     try:
-        return read_image(path)
+        return read_image(path, frame)
     except FocusPullError:
         raise
     except Exception as err:
-        raise ImageReadError(f"cannot read {path} (frame {frame}): {err}") from err
+        raise ImageReadError(f"cannot read {path} (frame {frame}): {safe_text(lambda: str(err))}") from err
 
 
 _DONE = object()
