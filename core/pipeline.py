@@ -494,7 +494,6 @@ def engine_input(shot: Shot, data: Sequence[FrameData], device: "torch.device") 
     import numpy as np
     import torch
 
-    from focuspull.engines.base import EngineInput
     from focuspull.io.work import honours_pixel_aspect
 
     rgba = torch.from_numpy(np.stack([d.rgba for d in data])).permute(0, 3, 1, 2).to(device)
@@ -507,8 +506,7 @@ def engine_input(shot: Shot, data: Sequence[FrameData], device: "torch.device") 
         # r_engine * aspect wide, so r_engine = r * p and aspect / p.
         par = np.array([d.image.pixel_aspect if d.image is not None else 1.0 for d in data])
         params = params.replace(strength_px=params.strength_px * par, aspect=params.aspect / par)
-    return EngineInput(rgba=rgba.contiguous(), disparity=disparity.contiguous(), params=params
-    )
+    return EngineInput(rgba=rgba.contiguous(), disparity=disparity.contiguous(), params=params)
 
 
 def make_engine(shot: Shot, device: "torch.device | None" = None) -> "Engine":

@@ -107,9 +107,9 @@ def test_focus_from_a_matte_decodes_and_converts_each_frame_once(tmp_path, write
         converted[pixels.shape[0]] += 1
         return to_working(self, pixels, colorspace)
 
-    def counting_header(path):
+    def counting_header(path, *args):
         headers[Path(path).name] += 1
-        return read_header(path)
+        return read_header(path, *args)
 
     monkeypatch.setattr(image_io, "read_image", counting_read)
     monkeypatch.setattr(sequence, "read_image", counting_read)
@@ -144,7 +144,7 @@ def test_a_frame_store_over_budget_decodes_the_rest_again(tmp_path, write_exr, m
     job = make_job(tmp_path, plate, focus={"mode": "point", "x": 4.0, "y": 8.0})
     decodes: collections.Counter[str] = collections.Counter()
     read_image = sequence.read_image
-    monkeypatch.setattr(sequence, "read_image", lambda p: decodes.update([Path(p).name]) or read_image(p))
+    monkeypatch.setattr(sequence, "read_image", lambda p, *a: decodes.update([Path(p).name]) or read_image(p, *a))
 
     one_frame = W * H * (5 + 4 + 1) * 4
     store = pipeline.FrameStore(budget_bytes=one_frame)
