@@ -328,3 +328,42 @@ def test_a_colour_space_named_by_the_header_is_used_logged_and_kept(tmp_path, ca
     assert code == 0, lines
     (part,) = read_parts(tmp_path / "a" / "r.1001.exr")
     assert part.attr("colorInteropID") == "lin_ap1_scene" and part.attr("chromaticities") is None
+
+
+# -- the writer's answers to what OpenImageIO cannot write -------------------------------
+def _template(channels, tiles=0, mip_levels=1, name=""):
+    import OpenImageIO as oiio
+
+    spec = oiio.ImageSpec(W, H, len(channels), "half")
+    spec.channelnames = channels
+    spec.tile_width = spec.tile_height = tiles
+    if mip_levels > 1:
+        spec.attribute("oiio:miplevels", mip_levels)
+    if name:
+        spec.attribute("name", name)
+    return spec
+
+
+def test_multipart_parts_that_mix_tiles_and_scanlines_take_the_first_parts_layout(tmp_path):
+    from focuspull.io.write import PartOut, write_parts
+
+    rgb, z = texture(1), halves()
+    write_parts(tmp_path / "m.exr", [PartOut(rgb, ("R", "G", "B"), _template(("R", "G", "B"), tiles=16, name="a")),
+                                     PartOut(z, ("Z",), _template(("Z",), name="b"))])
+    first, second = read_parts(tmp_path / "m.exr")
+    assert (first.spec.tile_width, second.spec.tile_width) == (16, 16)
+    assert second.attr("focuspull/tiles") == "input part had scanlines; written as the first part is"
+    assert first.attr("focuspull/tiles") is None
+    np.testing.assert_array_equal(second.pixels[..., 0], z[..., 0])
+
+
+def test_a_mipmapped_part_of_a_multipart_file_is_one_level_and_says_so(tmp_path):
+    from focuspull.io.write import PartOut, write_parts
+
+    write_parts(tmp_path / "m.exr", [
+        PartOut(texture(1), ("R", "G", "B"), _template(("R", "G", "B"), tiles=16, mip_levels=6, name="a")),
+        PartOut(halves(), ("Z",), _template(("Z",), tiles=16, name="b")),
+    ])
+    first, second = read_parts(tmp_path / "m.exr")
+    assert len(first.levels) == 1 and first.attr("oiio:miplevels", 1) == 1
+    assert first.attr("focuspull/mip_levels") == "1 of the input's 6: written as a single level"

@@ -29,33 +29,14 @@ _RGBA_NAMES = ("R", "G", "B", "A")
 
 @dataclass(frozen=True, eq=False)
 class ImagePart:
-    """One part (subimage) of a file: its data-window pixels, channels and spec.
-
-    Only the full-resolution MIP level is read; ``mip_levels`` says how many the
-    file holds, so the writer can regenerate them.
-    """
+    """One part (subimage) of a file: its data-window pixels, channels and spec
+    (name, view, windows, tiling, MIP level count, attributes). Only the
+    full-resolution level is read; the writer regenerates the others."""
 
     pixels: np.ndarray
     channels: tuple[str, ...]
     spec: Any
     index: int = 0
-    mip_levels: int = 1
-
-    @property
-    def name(self) -> str:
-        """The part's ``name`` attribute ("" for a single-part file without one)."""
-        return safe_text(lambda: self.spec.get_string_attribute("name", ""))
-
-    @property
-    def view(self) -> str:
-        """The part's ``view`` attribute (multi-part stereo), else ""."""
-        return safe_text(lambda: self.spec.get_string_attribute("view", ""))
-
-    @property
-    def formats(self) -> tuple[str, ...]:
-        """Stored pixel type of each channel (``half``, ``float``, ``uint``...)."""
-        spec = self.spec
-        return tuple(str(spec.channelformat(i)) for i in range(len(self.channels)))
 
 
 @dataclass(frozen=True, eq=False)
@@ -178,10 +159,6 @@ def _read_part(inp: Any, index: int, where: str) -> ImagePart:
     spec = inp.spec()
     if spec.deep:
         raise ImageReadError(f"cannot read {where}: part {index} holds deep (multi-sample) pixels, which are not supported")
-    levels = 1
-    while inp.seek_subimage(index, levels):
-        levels += 1
-    inp.seek_subimage(index, 0)
     pixels = inp.read_image(index, 0, 0, spec.nchannels, oiio.FLOAT)
     if pixels is None or inp.has_error:
         raise ImageReadError(f"cannot read {where}: {library_error(inp, 'read failed')}")
@@ -193,6 +170,6 @@ def _read_part(inp: Any, index: int, where: str) -> ImagePart:
     elif pixels.ndim == 4:  # volume images come back (depth, H, W, C); keep the first slice
         pixels = pixels[0]
     channels = tuple(spec.channelnames)
-    return ImagePart(pixels=pixels, channels=channels, spec=spec, index=index, mip_levels=levels)
+    return ImagePart(pixels=pixels, channels=channels, spec=spec, index=index)
 
 

@@ -71,8 +71,7 @@ class PartOut:
     ``template``: the spec whose windows, tiling and metadata are kept.
     ``data_origin``: (x, y) of the data window when it differs from the
     template's (a grown window); the size is the pixels'. ``remove``: template
-    attributes not to copy. ``mipmap``: None = as the template (every level
-    regenerated when it has more than one), False = one level.
+    attributes not to copy. A mip-mapped template gets every level regenerated.
     """
 
     pixels: np.ndarray
@@ -82,7 +81,6 @@ class PartOut:
     attributes: Mapping[str, Any] | None = None
     remove: Sequence[str] = ()
     data_origin: tuple[int, int] | None = None
-    mipmap: bool | None = None
 
 
 def _type_of(name: str, what: str) -> Any:
@@ -178,9 +176,8 @@ def _build_spec(path: str, part: PartOut, pixels: np.ndarray, compression: str |
                 spec.attribute(attr.name, attr.type, attr.value)
             except Exception as err:  # an exotic type OIIO cannot round-trip, undecodable bytes
                 log.debug("not copying attribute %r of %s: %s", attr.name, path, err)
-        mipmap = is_mipmapped(template) if part.mipmap is None else part.mipmap
-        if mipmap and spec.tile_width and not multipart:
-            spec.attribute("textureformat", _MIPMAP_FORMAT)
+        if is_mipmapped(template) and not multipart:
+            spec.attribute("textureformat", _MIPMAP_FORMAT)  # what makes OIIO write MIP levels
         elif is_mipmapped(template):
             # OIIO cannot write MIP levels into a multi-part file: one level, said so.
             levels = template.get_int_attribute("oiio:miplevels", 1)
