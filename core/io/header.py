@@ -97,12 +97,13 @@ def _part(inp: Any, index: int, spec: Any) -> dict[str, Any]:
         "data_window": [spec.x, spec.y, spec.x + spec.width - 1, spec.y + spec.height - 1],
         "tiles": [spec.tile_width, spec.tile_height] if spec.tile_width else None,
         "mip_levels": levels,
-        "multi_view": _multi_view(spec),
+        "multi_view": multi_view_of(spec),
         "deep": bool(spec.deep),
     }
 
 
-def _multi_view(spec: Any) -> list[str]:
+def multi_view_of(spec: Any) -> list[str]:
+    """The views a ``multiView`` attribute lists (single-part stereo), else []."""
     try:
         value = spec.getattribute("multiView")
     except UnicodeDecodeError:

@@ -167,23 +167,22 @@ class Layout:
 
 
 def layout_of(parts: Sequence[Any], where: str = "") -> Layout:
-    """The layout of parts read by :func:`focuspull.io.image.read_image` (or any
-    objects with ``index``, ``channels`` and ``spec``)."""
+    """The layout of parts read by :func:`focuspull.io.image.read_image` (objects
+    with ``index``, ``channels`` and ``spec``)."""
+    from focuspull.io.header import multi_view_of
     from focuspull.io.text import safe_text
 
-    infos = []
-    for i, part in enumerate(parts):
-        spec = part.spec
-        multi_view: tuple[str, ...] = ()
-        if spec is not None:
-            value = spec.getattribute("multiView") if hasattr(spec, "getattribute") else None
-            if isinstance(value, (tuple, list)) and value:
-                multi_view = tuple(str(v) for v in value)
-            elif isinstance(value, str) and value:
-                multi_view = tuple(v.strip() for v in value.split(",") if v.strip())
-        get = (lambda key: safe_text(lambda: spec.get_string_attribute(key, ""))) if spec is not None else (lambda key: "")
-        infos.append(PartInfo(getattr(part, "index", i), get("name"), get("view"), tuple(part.channels), multi_view))
-    return Layout(tuple(infos), where)
+    def text(spec: Any, key: str) -> str:
+        return safe_text(lambda: spec.get_string_attribute(key, "")) if spec is not None else ""
+
+    return Layout(
+        tuple(
+            PartInfo(part.index, text(part.spec, "name"), text(part.spec, "view"), tuple(part.channels),
+                     tuple(multi_view_of(part.spec)) if part.spec is not None else ())
+            for part in parts
+        ),
+        where,
+    )
 
 
 def layout_from_header(header: dict[str, Any], where: str = "") -> Layout:
