@@ -28,8 +28,10 @@ __all__ = ["FrameMemory", "available_bytes", "check_frame_memory", "check_shot_m
 log = logging.getLogger(__name__)
 
 #: engine working set per pixel of the work window and refocused layer (bytes),
-#: measured: 2048x1080 838 MB, 4096x2160 2269 MB peak RSS (5 half channels)
-ENGINE_BYTES_PER_PIXEL = {"physical": 220, "neural": 220}
+#: measured on the CPU (bench/memory.py): 2048x1080 838 MB, 4096x2160 2269 MB,
+#: 8192x4320 7.6 GB peak RSS. Other engines (the neural one works at a fixed
+#: model size and holds its weights) are not estimated: only their reads count.
+ENGINE_BYTES_PER_PIXEL = {"physical": 220}
 #: everything the process holds before the first frame (interpreter, torch)
 BASELINE_BYTES = 400 * 2**20
 #: never plan to use more than this share of what is available
@@ -57,7 +59,7 @@ def estimate_frame_bytes(
     for part in header["parts"]:
         x0, y0, x1, y1 = part["data_window"]
         read += (x1 - x0 + 1) * (y1 - y0 + 1) * len(part["channels"]) * 4
-    per_pixel = ENGINE_BYTES_PER_PIXEL.get(engine, ENGINE_BYTES_PER_PIXEL["physical"])
+    per_pixel = ENGINE_BYTES_PER_PIXEL.get(engine, 0)
     # layers are rendered one after another: the engine's working set is one
     # layer's, plus the rendered RGBA of the others kept until the write
     engine_bytes = work_pixels * (per_pixel + 16 * max(0, layers - 1))
