@@ -534,7 +534,8 @@ def render_shot(
     import torch
 
     from focuspull.io.memory import check_shot_memory
-    from focuspull.io.work import padded, work_windows
+    from focuspull.io.windows import place
+    from focuspull.io.work import padded, shot_window, work_windows
 
     progress = progress or NullProgress()
     targets = list(shot.frames if frames is None else frames)
@@ -574,20 +575,25 @@ def render_shot(
     else:
         span = tuple(targets)
     pending: deque[tuple[FrameData, dict[int, Any]]] = deque()
-    # Light spreads past the data window only where an engine renders each frame
-    # on its own; a temporal engine keeps one frame size.
-    grow = not engine.context_frames
+    # An engine that renders each frame on its own works in the frame's data
+    # window grown by the blur; one that needs neighbouring frames (one frame
+    # size) works in the union of the shot's data windows, and each frame is
+    # written back in its own.
+    fixed = shot_window(shot, span) if engine.context_frames else None
 
     def batches() -> Iterator["EngineInput"]:
         for data in read_frames(shot, span, store=store, prefetch=prefetch):
             if cancel is not None and cancel.is_set():
                 raise CancelledError(f"cancelled before frame {data.frame}")
-            windows = work_windows(shot, data, grow)
+            windows = work_windows(shot, data, fixed)
             pending.append((data, windows))
             yield engine_input(shot, [padded(data, data.units[0], windows)], engine.device)
 
-    def as_array(rgba: "torch.Tensor") -> "np.ndarray":
-        return rgba.permute(1, 2, 0).float().cpu().numpy()
+    def as_array(rgba: "torch.Tensor", data: FrameData) -> "np.ndarray":
+        array = rgba.permute(1, 2, 0).float().cpu().numpy() if rgba.ndim == 3 else rgba.float().cpu().numpy()
+        if fixed is None:
+            return array
+        return place(array, fixed, data.units[0].window)  # back to the frame's own window
 
     written: list[int] = []
     with torch.inference_mode():
@@ -596,14 +602,14 @@ def render_shot(
                 data, windows = pending.popleft()
                 if data.frame not in wanted:
                     continue  # context for the engine only
-                rgba = as_array(out.rgba[t])
-                aux = {name: ch[t, 0].float().cpu().numpy() for name, ch in out.aux.items()}
+                rgba = as_array(out.rgba[t], data)
+                aux = {name: as_array(ch[t, 0], data) for name, ch in out.aux.items()}
                 # other layers and views: the same engine, the same per-frame parameters
                 others = [
-                    as_array(engine.render(engine_input(shot, [padded(data, unit, windows)], engine.device)).rgba[0])
+                    as_array(engine.render(engine_input(shot, [padded(data, unit, windows)], engine.device)).rgba[0], data)
                     for unit in data.units[1:]
                 ]
-                write_frame(shot, data, rgba, aux, engine, others=others, windows=windows)
+                write_frame(shot, data, rgba, aux, engine, others=others, windows=None if fixed else windows)
                 written.append(data.frame)
                 progress.frame(data.frame, len(written), total)
     seconds = time.monotonic() - started

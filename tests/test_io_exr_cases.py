@@ -252,6 +252,49 @@ def test_the_workspace_loads_frames_with_their_own_data_windows(tmp_path):
     np.testing.assert_allclose(second.rgba, rgba(1002)[: H - 4, : W - 10], rtol=1e-6)
 
 
+def test_an_engine_that_needs_one_frame_size_gets_the_shots_union_window(tmp_path, monkeypatch):
+    """A temporal engine (neighbouring frames, one size) renders every frame in
+    the union of the shot's data windows; each frame is written in its own."""
+    import torch
+
+    from focuspull import pipeline
+    from focuspull.engines.base import Engine, EngineOutput
+    from focuspull.job import Job
+
+    class Temporal(Engine):
+        name = "temporal"
+        context_frames = 1
+
+        def __init__(self):
+            super().__init__(None, None, torch.device("cpu"))
+            self.sizes = set()
+
+        def render(self, batch):
+            self.sizes.add(tuple(batch.rgba.shape[-2:]))
+            rgba = batch.rgba.clone()
+            rgba[:, :3] *= 2.0
+            return EngineOutput(rgba=rgba)
+
+    folder = tmp_path / "dw"
+    folder.mkdir()
+    windows = {1001: (4, 2, W, H), 1002: (10, 6, W - 8, H - 6)}
+    for frame, (x, y, w, h) in windows.items():
+        pixels = np.concatenate([rgba(frame)[:h, :w], np.full((h, w, 1), FAR, np.float32)], -1)
+        write_exr_parts(folder / f"cg.{frame}.exr", [Part(pixels, ("R", "G", "B", "A", "Z"), origin=(x, y),
+                                                           display=(0, 0, 64, 40), formats="float")])
+    job = Job.from_dict({"schema": "focuspull.job/1", "input": {"pattern": str(folder / "cg.####.exr")}, "depth": {},
+                         "focus": NEAR, "strength": K,
+                         "output": {"pattern": str(tmp_path / "o" / "r.####.exr"), "pixel_type": "float"}})
+    engine = Temporal()
+    monkeypatch.setattr(pipeline, "make_engine", lambda shot, device=None: engine)
+    pipeline.render_job(job)
+    assert engine.sizes == {(H, W)}  # the union: frame 1002 lies inside frame 1001's window
+    for frame, (x, y, w, h) in windows.items():
+        (part,) = read_parts(tmp_path / "o" / f"r.{frame}.exr")
+        assert part.window == (x, y, w, h)
+        np.testing.assert_allclose(part.pixels[..., :3], 2 * rgba(frame)[:h, :w, :3], rtol=1e-6)
+
+
 # -- pixel aspect ----------------------------------------------------------------------
 def _point_light_spread(tmp_path: Path, par: float) -> tuple[float, float, float]:
     folder = tmp_path / f"par{par}"

@@ -13,7 +13,7 @@ import numpy as np
 
 from focuspull.io.windows import Window, place, work_window
 
-__all__ = ["blur_margin_px", "honours_pixel_aspect", "padded", "work_windows"]
+__all__ = ["blur_margin_px", "honours_pixel_aspect", "padded", "shot_window", "work_windows"]
 
 
 def honours_pixel_aspect(shot: Any) -> bool:
@@ -45,10 +45,13 @@ def blur_margin_px(shot: Any, data: Any) -> tuple[int, int]:
     return math.ceil(radius * max(1.0, aspect)) + 2, math.ceil(radius * par) + 2
 
 
-def work_windows(shot: Any, data: Any, grow: bool = True) -> dict[int, Any]:
+def work_windows(shot: Any, data: Any, fixed: Window | None = None) -> dict[int, Any]:
     """Part -> the window its refocused layers are rendered (and written) in:
-    the data window grown by the blur margin, within display window + overscan."""
-    margin = blur_margin_px(shot, data) if grow else (0, 0)
+    the data window grown by the blur margin, within display window + overscan.
+    ``fixed``: one window for every frame (an engine that needs one frame size)."""
+    if fixed is not None:
+        return {unit.layer.part: fixed for unit in data.units}
+    margin = blur_margin_px(shot, data)
     windows: dict[int, Any] = {}
     for unit in data.units:
         part = data.image.parts[unit.layer.part]
@@ -71,3 +74,16 @@ def padded(data: Any, unit: Any, windows: dict[int, Any]) -> Any:
     return dataclasses.replace(
         data, rgba=place(unit.rgba, unit.window, target, "zero"), disparity=place(unit.disparity, unit.window, target, farthest)
     )
+
+
+def shot_window(shot: Any, frames: Any) -> Window:
+    """The union of the main layer's data windows over ``frames`` (headers only):
+    where an engine that needs one frame size renders every frame."""
+    from focuspull.io.header import read_header
+
+    part = shot.plan[0].layer.part if shot.plan else 0
+    window = Window(0, 0, 0, 0)
+    for frame in frames:
+        x0, y0, x1, y1 = read_header(shot.input.path(frame), frame)["parts"][part]["data_window"]
+        window = window.union(Window(x0, y0, x1 + 1, y1 + 1))
+    return window
