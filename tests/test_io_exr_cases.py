@@ -371,6 +371,20 @@ def test_a_colour_space_named_by_the_header_is_used_logged_and_kept(tmp_path, ca
     assert code == 0, lines
     (part,) = read_parts(tmp_path / "a" / "r.1001.exr")
     assert part.attr("colorInteropID") == "lin_ap1_scene" and part.attr("chromaticities") is None
+    # the user's word overrides the header's: the output is labelled as the user said
+    code, lines = render(src, tmp_path / "u" / "r.####.exr", "--input-colorspace", "ACEScg")
+    assert code == 0, lines
+    (part,) = read_parts(tmp_path / "u" / "r.1001.exr")
+    assert part.attr("colorInteropID") == "lin_ap1_scene" and part.attr("chromaticities") is None
+
+
+def test_a_user_named_colour_space_adds_no_label_beside_the_inputs_own(tmp_path):
+    src = _labelled(tmp_path, "c", {"chromaticities": CHROMA_709})
+    code, lines = render(src, tmp_path / "o" / "r.####.exr", "--input-colorspace", "lin_rec709_scene")
+    assert code == 0, lines
+    (part,) = read_parts(tmp_path / "o" / "r.1001.exr")
+    np.testing.assert_allclose(part.attr("chromaticities"), CHROMA_709, rtol=1e-6)
+    assert part.attr("colorInteropID") is None
 
 
 # -- the writer's answers to what OpenImageIO cannot write -------------------------------
