@@ -378,13 +378,13 @@ def test_a_colour_space_named_by_the_header_is_used_logged_and_kept(tmp_path, ca
     assert part.attr("colorInteropID") == "lin_ap1_scene" and part.attr("chromaticities") is None
 
 
-def test_a_user_named_colour_space_adds_no_label_beside_the_inputs_own(tmp_path):
+def test_a_user_named_colour_space_labels_an_unlabelled_plate(tmp_path):
     src = _labelled(tmp_path, "c", {"chromaticities": CHROMA_709})
     code, lines = render(src, tmp_path / "o" / "r.####.exr", "--input-colorspace", "lin_rec709_scene")
     assert code == 0, lines
     (part,) = read_parts(tmp_path / "o" / "r.1001.exr")
-    np.testing.assert_allclose(part.attr("chromaticities"), CHROMA_709, rtol=1e-6)
-    assert part.attr("colorInteropID") is None
+    np.testing.assert_allclose(part.attr("chromaticities"), CHROMA_709, rtol=1e-6)  # kept
+    assert part.attr("colorInteropID") == "lin_rec709_scene"
 
 
 # -- the writer's answers to what OpenImageIO cannot write -------------------------------

@@ -9,8 +9,8 @@ The rule (README, "What EXR files focuspull reads and writes"):
   ``scene_linear`` role is assumed, and nothing is claimed about it.
 * The output keeps every colour attribute of the input (``chromaticities``,
   ``colorInteropID``, ``whiteLuminance``, ...) when it is written in the
-  colour space it was read in, and adds none (a label next to the input's
-  own chromaticities could contradict them).
+  colour space it was read in. A label is added only when the user named the
+  space and the header had none.
 * When the output is converted to another colour space (or the user's
   ``--input-colorspace`` overrides what the header said), the input's colour
   attributes would now be false: they are removed and the output space is
@@ -90,11 +90,11 @@ def output_color_attributes(
     """``(attributes to set, attributes to remove)`` for the output header."""
     if output != source.name:  # converted: the input's colour attributes are false now
         return _label(color, output), HEADER_COLOR_ATTRIBUTES
-    if source.source == "job" and source.header_label and not source.header_agrees:
-        return _label(color, output), HEADER_COLOR_ATTRIBUTES  # the user overrode what the header said
-    # the input's own attributes (or none) are still true; nothing is added that
-    # might contradict them (a user-named space next to other chromaticities)
-    return {}, ()
+    if source.source != "job" or source.header_agrees:
+        return {}, ()  # the input's own labels (or none) are still true
+    if source.header_label:  # the user overrode what the header said
+        return _label(color, output), HEADER_COLOR_ATTRIBUTES
+    return _label(color, output), ()  # the user said what the data is; the header did not
 
 
 def _resolves_to(color: "ColorConfig", label: str, name: str) -> bool:
