@@ -45,19 +45,46 @@ class ModelPart:
 
     ``files``: each item is a group of alternatives; the part is present when
     every group has at least one existing file (e.g. safetensors or bin).
+    ``also_in``: other sub-folders where the part is accepted as it comes
+    out of a download (e.g. the Any-to-Bokeh release nests its UNet in
+    ``unet/unet/``); ``folder`` is checked first and is where a missing part
+    should go.
     """
 
     folder: str
     description: str
     files: tuple[tuple[str, ...], ...]
     source: str = ""
+    also_in: tuple[str, ...] = ()
+
+    @property
+    def folders(self) -> tuple[str, ...]:
+        return (self.folder, *self.also_in)
+
+    def locate(self, root: Path) -> Path | None:
+        """The first of :attr:`folders` (under ``root``) that holds every file group, or None."""
+        for sub in self.folders:
+            if not self._missing_in(root, sub):
+                return root / sub if sub else root
+        return None
 
     def missing_files(self, root: Path) -> list[str]:
-        base = root / self.folder if self.folder else root
+        """Files still needed, relative to ``root`` (empty when the part is present).
+
+        Named in the folder that holds most of the part already (a half
+        copied ``unet/unet/`` is reported there), else in :attr:`folder`.
+        """
+        if self.locate(root) is not None:
+            return []
+        candidates = [self._missing_in(root, sub) for sub in self.folders]
+        return min(candidates, key=len)  # the first (canonical) folder wins a tie
+
+    def _missing_in(self, root: Path, sub: str) -> list[str]:
+        base = root / sub if sub else root
         missing = []
         for group in self.files:
             if not any((base / name).is_file() or _has_shards(base, name) for name in group):
-                missing.append(f"{self.folder}/{group[0]}" if self.folder else group[0])
+                missing.append(f"{sub}/{group[0]}" if sub else group[0])
         return missing
 
 
@@ -83,6 +110,7 @@ class ModelStatus:
     path: Path
     origin: str
     missing: tuple[str, ...]
+    located: tuple[tuple[str, Path], ...] = ()  # (part folder, where it was found) for the parts present
 
     @property
     def present(self) -> bool:
@@ -91,6 +119,13 @@ class ModelStatus:
     @property
     def partial(self) -> bool:
         return bool(self.missing) and len(self.missing) < sum(len(p.files) for p in self.entry.parts)
+
+    def part_path(self, folder: str) -> Path:
+        """Where part ``folder`` (e.g. "unet") was found; the loaders read from here."""
+        for name, path in self.located:
+            if name == folder:
+                return path
+        raise WeightsError(f"{self.entry.title}: {self.path / folder} is missing")
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -101,6 +136,7 @@ class ModelStatus:
             "origin": self.origin,
             "present": self.present,
             "missing": list(self.missing),
+            "found": {name: str(path) for name, path in self.located},
             "licence": self.entry.licence,
             "commercial_use": self.entry.commercial_use,
         }
@@ -139,9 +175,14 @@ def model_status(name: str, explicit: str | os.PathLike[str] | None = None) -> M
     entry = _entry(name)
     path, origin = model_folder(name, explicit)
     missing: list[str] = []
+    located: list[tuple[str, Path]] = []
     for part in entry.parts:
-        missing += part.missing_files(path)
-    return ModelStatus(entry, path, origin, tuple(missing))
+        found = part.locate(path)
+        if found is None:
+            missing += part.missing_files(path)
+        else:
+            located.append((part.folder, found))
+    return ModelStatus(entry, path, origin, tuple(missing), tuple(located))
 
 
 def installed_models(explicit: dict[str, str] | None = None) -> list[ModelStatus]:
@@ -156,8 +197,9 @@ def require_model(name: str, explicit: str | os.PathLike[str] | None = None) -> 
     if status.present:
         return status.path
     entry = status.entry
-    what = "is missing" if not status.path.exists() else f"is incomplete (missing {', '.join(status.missing[:6])})"
-    layout = "\n".join(f"  {status.path / p.folder}/  {p.description}" + (f" [{p.source}]" if p.source else "") for p in entry.parts)
+    what = "is missing" if not status.path.exists() else f"is incomplete (missing {', '.join(status.missing)})"
+    layout = "\n".join(f"  {status.path / p.folder}/  {p.description}" + (f" [{p.source}]" if p.source else "")
+                       + _also_in(p) for p in entry.parts)
     env_hint = f"--weights DIR, ${entry.env_var}, " if entry.env_var else "--weights DIR, "
     licence = (
         f"Licence: {entry.licence}. NON-COMMERCIAL use only; focuspull does not bundle or download these weights."
@@ -170,6 +212,10 @@ def require_model(name: str, explicit: str | os.PathLike[str] | None = None) -> 
         f"Put them here (or point {env_hint}or ${MODELS_ENV} at another folder):\n{layout}\n"
         f"{licence}"
     )
+
+
+def _also_in(part: ModelPart) -> str:
+    return f" (also found as {', '.join(f + '/' for f in part.also_in)})" if part.also_in else ""
 
 
 def _entry(name: str) -> ModelEntry:
@@ -187,6 +233,9 @@ def _has_shards(base: Path, name: str) -> bool:
 _DIFFUSERS_WEIGHTS = ("diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.bin",
                       "diffusion_pytorch_model.fp16.safetensors")
 
+#: Where SVD-XT's parts are also found: inside a whole download of its Hugging Face repository.
+_SVD_XT_FOLDERS = ("stable-video-diffusion-img2vid-xt", "svd-xt")
+
 ANY_TO_BOKEH = register_model(
     ModelEntry(
         name="any-to-bokeh",
@@ -196,19 +245,23 @@ ANY_TO_BOKEH = register_model(
         env_var="FOCUSPULL_WEIGHTS",
         licence="CC BY-NC 4.0 (Any-to-Bokeh checkpoints) on top of the Stability AI community licence of SVD-XT",
         download=(
-            "unet/ and vae/ from the Any-to-Bokeh release (https://github.com/vivoCameraResearch/any-to-bokeh, "
-            "checkpoint link in its README); image_encoder/ and feature_extractor/ from a local copy of "
-            "https://huggingface.co/stabilityai/stable-video-diffusion-img2vid-xt"
+            "the release's checkpoints/ folder (unet/unet/ and vae/) from https://github.com/vivoCameraResearch/any-to-bokeh "
+            "(checkpoint link in its README); image_encoder/ and feature_extractor/ from a local copy of "
+            "https://huggingface.co/stabilityai/stable-video-diffusion-img2vid-xt (the whole copy may sit in the folder "
+            "as stable-video-diffusion-img2vid-xt/)"
         ),
         parts=(
+            # The release nests its UNet as checkpoints/unet/unet/ (the demo loads it with subfolder="unet").
             ModelPart("unet", "Any-to-Bokeh UNet (config.json + weights)", (("config.json",), _DIFFUSERS_WEIGHTS),
-                      "Any-to-Bokeh release"),
+                      "Any-to-Bokeh release", also_in=("unet/unet",)),
             ModelPart("vae", "Any-to-Bokeh temporal VAE with skip convolutions", (("config.json",), _DIFFUSERS_WEIGHTS),
                       "Any-to-Bokeh release"),
+            # SVD-XT ships the encoder as fp32 and fp16 variant; either one alone is enough.
             ModelPart("image_encoder", "CLIP ViT-H image encoder",
                       (("config.json",), ("model.safetensors", "model.fp16.safetensors", "pytorch_model.bin")),
-                      "SVD-XT"),
-            ModelPart("feature_extractor", "CLIP image processor settings", (("preprocessor_config.json",),), "SVD-XT"),
+                      "SVD-XT", also_in=tuple(f"{f}/image_encoder" for f in _SVD_XT_FOLDERS)),
+            ModelPart("feature_extractor", "CLIP image processor settings", (("preprocessor_config.json",),), "SVD-XT",
+                      also_in=tuple(f"{f}/feature_extractor" for f in _SVD_XT_FOLDERS)),
         ),
     )
 )

@@ -46,9 +46,15 @@ def run(args: argparse.Namespace) -> int:
         out.append("")
         out.append(f"{s.entry.name}: {state}  - {s.entry.title}, used by {s.entry.used_by}")
         out.append(f"  folder:  {s.path}  ({s.origin})")
+        found = dict(s.located)
         for part in s.entry.parts:
-            missing = part.missing_files(s.path)
-            mark = "ok" if not missing else "missing " + ", ".join(missing)
+            if part.folder in found:
+                mark = "ok" + ("" if found[part.folder] == s.path / part.folder else f" (in {found[part.folder]})")
+            else:
+                files = ", ".join(str(s.path / name) for name in part.missing_files(s.path))
+                mark = f"missing {files}  ({part.description}" + (f", from {part.source})" if part.source else ")")
+                if part.also_in:
+                    mark += f"; also accepted in {', '.join(f + '/' for f in part.also_in)}"
             out.append(f"    {part.folder + '/':<20} {mark}")
         out.append(f"  licence: {s.entry.licence}" + ("" if s.entry.commercial_use else "  [non-commercial]"))
         if not s.present:

@@ -2,7 +2,10 @@
 
 The folder (see ``focuspull.models``) holds ``unet/`` and ``vae/`` from the
 Any-to-Bokeh release and ``image_encoder/`` + ``feature_extractor/`` from a
-local copy of SVD-XT. Nothing is ever downloaded. The UNet and VAE skeletons
+local copy of SVD-XT, each where ``focuspull.models`` finds it (the release's
+``unet/unet/`` nesting, SVD-XT's fp16-only encoder variant): the models check
+and this loader read the same parts from the same places. Nothing is ever
+downloaded. The UNet and VAE skeletons
 are built on the ``meta`` device and the checkpoint tensors assigned into
 them, so loading costs no random initialisation; every parameter must be in
 the checkpoint and every checkpoint tensor must have a place, or the error
@@ -26,7 +29,7 @@ from torch import nn
 from focuspull.engines.neural.unet import BokehUNet
 from focuspull.engines.neural.vae import SkipVAE
 from focuspull.errors import WeightsError
-from focuspull.models import require_model
+from focuspull.models import model_status, require_model
 
 __all__ = ["AnyToBokehModels", "ImageEncoderSettings", "load_models", "load_unet", "load_vae", "load_image_encoder"]
 
@@ -62,12 +65,13 @@ class AnyToBokehModels:
 def load_models(weights: str | Path | None, device: torch.device, dtype: torch.dtype) -> AnyToBokehModels:
     """Find the folder (``--weights`` > env > models folder) and load all four parts."""
     folder = require_model(MODEL_NAME, weights)
+    parts = model_status(MODEL_NAME, folder)
     log.info("loading Any-to-Bokeh weights from %s", folder)
     # nn.Module.to, not diffusers' override, which warns about fp32 modules these models do not have.
-    unet = nn.Module.to(load_unet(folder / "unet"), device=device, dtype=dtype).eval()
-    vae = nn.Module.to(load_vae(folder / "vae"), device=device, dtype=dtype).eval()
-    encoder = load_image_encoder(folder / "image_encoder", dtype).to(device=device).eval()
-    settings = load_image_settings(folder / "feature_extractor")
+    unet = nn.Module.to(load_unet(parts.part_path("unet")), device=device, dtype=dtype).eval()
+    vae = nn.Module.to(load_vae(parts.part_path("vae")), device=device, dtype=dtype).eval()
+    encoder = load_image_encoder(parts.part_path("image_encoder"), dtype).to(device=device).eval()
+    settings = load_image_settings(parts.part_path("feature_extractor"))
     return AnyToBokehModels(unet, vae, encoder, settings, folder)
 
 
@@ -80,13 +84,19 @@ def load_vae(folder: str | Path) -> SkipVAE:
 
 
 def load_image_encoder(folder: str | Path, dtype: torch.dtype = torch.float32) -> nn.Module:
-    """SVD-XT's CLIP ViT-H image encoder (transformers), strictly."""
+    """SVD-XT's CLIP ViT-H image encoder (transformers), strictly.
+
+    SVD-XT ships ``model.safetensors`` and the variant ``model.fp16.safetensors``;
+    a folder with only the variant loads it (upcast to ``dtype`` if needed).
+    """
     from transformers import CLIPVisionModelWithProjection
 
     folder = Path(folder)
+    full = any((folder / name).is_file() for name in ("model.safetensors", "pytorch_model.bin", "model.safetensors.index.json"))
+    variant = None if full or not (folder / "model.fp16.safetensors").is_file() else "fp16"
     try:
         model, info = CLIPVisionModelWithProjection.from_pretrained(
-            str(folder), local_files_only=True, output_loading_info=True, dtype=dtype
+            str(folder), local_files_only=True, output_loading_info=True, dtype=dtype, variant=variant
         )
     except (OSError, ValueError) as err:
         raise WeightsError(f"{folder}: cannot load the CLIP image encoder: {err}") from err
