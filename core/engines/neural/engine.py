@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from focuspull.engines.base import Engine, EngineInput, EngineOutput, ShotStatistics
+from focuspull.engines.neural.clip_input import clip_pixels
 from focuspull.engines.neural.clips import ClipScheduler, Decode, RunClip
 from focuspull.engines.neural.conditioning import (
     defocus_map,
@@ -266,15 +267,11 @@ class NeuralEngine(Engine):
         )
 
     def _embed(self, display: torch.Tensor) -> torch.Tensor:
-        """Per-frame CLIP image embedding of the (unpadded) display image in 0..1."""
+        """Per-frame CLIP image embedding of the (unpadded) display image in 0..1 (see ``clip_input``)."""
         models = self.models
         settings = models.image_settings
-        x = F.interpolate(display.float(), size=settings.size, mode="bicubic", align_corners=False, antialias=True)
-        x = x.clamp(0.0, 1.0)
-        if self.options.clip_normalize:
-            mean = torch.tensor(settings.mean, device=x.device).view(1, 3, 1, 1)
-            std = torch.tensor(settings.std, device=x.device).view(1, 3, 1, 1)
-            x = (x - mean) / std
+        normalise = (settings.mean, settings.std) if self.options.clip_normalize else (None, None)
+        x = clip_pixels(display, settings.size, *normalise)
         encoder = models.image_encoder
         dtype = next(encoder.parameters()).dtype
         return encoder(pixel_values=x.to(dtype)).image_embeds
