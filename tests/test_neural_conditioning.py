@@ -41,7 +41,7 @@ def test_model_strength_is_plate_k_times_disparity_span_times_scale():
 
 def test_strength_fourier_interleaves_sin_and_cos_of_k_times_100_to_the_i_over_15():
     k = torch.tensor([3.0])
-    features = strength_fourier(k, torch.float32)[0]
+    features = strength_fourier(k, "float32")[0]
     assert features.shape == (32,)
     for i in range(16):
         f = 100.0 ** (i / 15)
@@ -49,19 +49,40 @@ def test_strength_fourier_interleaves_sin_and_cos_of_k_times_100_to_the_i_over_1
         assert features[2 * i + 1].item() == pytest.approx(math.cos(3.0 * f), abs=2e-4)
 
 
-def test_strength_fourier_in_float16_keeps_the_released_rounding():
+def _half(x: float) -> float:
+    return float(torch.tensor(x, dtype=torch.float16))
+
+
+def test_strength_fourier_mixed_is_what_training_computed():
+    """Training (fp16 autocast, k cast to fp16): k and the float16 linspace exponents rounded, the rest in float32."""
+    k = 17.305
+    mixed = strength_fourier(torch.tensor([k]), "mixed")[0]
+    assert mixed.dtype == torch.float32
+    exponents = torch.linspace(0.0, 1.0, 16, dtype=torch.float16).tolist()
+    for i in (0, 7, 14, 15):
+        angle = _half(k) * 100.0 ** exponents[i]  # float64 here; float32 in the engine
+        assert mixed[2 * i].item() == pytest.approx(math.sin(angle), abs=5e-4)
+        assert mixed[2 * i + 1].item() == pytest.approx(math.cos(angle), abs=5e-4)
+    # k = 17.305 rounds to 17.3125 in float16: 0.75 rad at the top frequency, far from float32.
+    exact = strength_fourier(torch.tensor([k]), "float32")
+    assert (mixed[-2:] - exact[0, -2:]).abs().max() > 0.1
+
+
+def test_strength_fourier_in_float16_keeps_the_released_demos_rounding():
     k = torch.tensor([17.305])
-    half = strength_fourier(k, torch.float16)[0].float()
-    exact = strength_fourier(k, torch.float32)[0]
+    half = strength_fourier(k, "float16")[0]
+    assert half.dtype == torch.float16
+    exact = strength_fourier(k, "float32")[0]
     # Low frequencies agree; k rounds to 17.3125 and 100 * k to 1731 in float16
-    # (exact: 1730.5), so the highest phase is off by ~0.5 rad: the rounding the
-    # model was trained with.
-    assert torch.allclose(half[:4], exact[:4], atol=1e-2)
-    assert (half[-2:] - exact[-2:]).abs().max() > 0.01
-    # ...and equal to doing every step in float16 by hand.
-    angle = torch.tensor(17.305, dtype=torch.float16) * torch.pow(torch.tensor(100.0, dtype=torch.float16),
-                                                                torch.tensor(1.0, dtype=torch.float16))
-    assert half[-2].item() == pytest.approx(math.sin(float(angle)), abs=1e-3)
+    # (exact: 1730.5), so the highest phase is off by ~0.5 rad.
+    assert torch.allclose(half.float()[:4], exact[:4], atol=1e-2)
+    assert (half.float()[-2:] - exact[-2:]).abs().max() > 0.01
+    # ...and equal to doing every step in float16 by hand: f_14 = 100 ** fp16(0.9336) = 73.625 in float16.
+    angle = _half(_half(17.305) * _half(100.0 ** 0.93359375))
+    assert _half(100.0 ** 0.93359375) == 73.625
+    assert half[28].item() == pytest.approx(_half(math.sin(angle)), abs=1e-3)
+    with pytest.raises(ValueError, match="expected one of mixed, float16, float32"):
+        strength_fourier(k, "float64")
 
 
 # -- disparity and planes --------------------------------------------------------------

@@ -34,24 +34,41 @@ def model_strength(strength_px: torch.Tensor, disparity_span: float, scale: floa
     return strength_px.float() * float(disparity_span) * float(scale)
 
 
-def strength_fourier(k: torch.Tensor, dtype: torch.dtype = torch.float16) -> torch.Tensor:
-    """Fourier features of k: ``[sin(k f0), cos(k f0), sin(k f1), ...]`` (..., 32).
+#: how the Fourier features of k are rounded (``NeuralOptions.strength_embedding_dtype``)
+STRENGTH_EMBEDDINGS = ("mixed", "float16", "float32")
 
-    The released model was trained with these computed in float16, where
-    ``k * 100`` keeps only ~3 significant digits; ``dtype=torch.float16``
-    reproduces that rounding (on any device), float32 gives the exact values.
+
+def strength_fourier(k: torch.Tensor, precision: str = "mixed") -> torch.Tensor:
+    """Fourier features of k: ``[sin(k f0), cos(k f0), sin(k f1), ...]`` (..., 32), ``f_i = 100 ** (i / 15)``.
+
+    The original computes them in the dtype of k, so the rounding depends on
+    how it was run (phases reach 100 * 32 = 3200 rad, where float16 keeps
+    about one digit before the point):
+
+    * ``"mixed"``: as training computed them (fp16 autocast, k cast to
+      float16): k and the exponents ``i / 15`` rounded to float16, the power,
+      product, sine and cosine in float32. The input the weights were fitted to.
+    * ``"float16"``: as the released demo computes them (the whole model in
+      float16, no autocast): exponents, frequencies and phases rounded to
+      float16, sine and cosine rounded to float16.
+    * ``"float32"``: everything in float32 (the a2b_tiny fixture's semantics).
     """
-    exponents = torch.linspace(0.0, 1.0, FOURIER_FREQUENCIES, device=k.device, dtype=dtype)
-    frequencies = torch.pow(torch.tensor(FOURIER_TEMPERATURE, device=k.device, dtype=dtype), exponents)
-    angles = k.to(dtype)[..., None] * frequencies
-    if dtype == torch.float16 and angles.device.type == "cpu":
-        # Round like float16 arithmetic, evaluate sin/cos in float32 and round again:
-        # the same numbers a GPU's half-precision sin/cos give, without relying on
-        # CPU half kernels.
-        features = torch.stack((torch.sin(angles.float()), torch.cos(angles.float())), dim=-1).to(dtype)
+    if precision not in STRENGTH_EMBEDDINGS:
+        raise ValueError(f"strength embedding precision {precision!r}: expected one of {', '.join(STRENGTH_EMBEDDINGS)}")
+    exponent_dtype = torch.float32 if precision == "float32" else torch.float16
+    # linspace in float16 itself (not float32 rounded): its float16 step is part of the released numbers.
+    exponents = torch.linspace(0.0, 1.0, FOURIER_FREQUENCIES, device=k.device, dtype=exponent_dtype)
+    if precision == "float16":
+        frequencies = FOURIER_TEMPERATURE ** exponents
+        angles = k.to(torch.float16)[..., None] * frequencies
+        # sin/cos of the float16 phase, evaluated in float32 and rounded: what half-precision
+        # kernels give, without relying on CPU half kernels.
+        angles = angles.float()
     else:
-        features = torch.stack((torch.sin(angles), torch.cos(angles)), dim=-1)
-    return features.flatten(-2)
+        frequencies = FOURIER_TEMPERATURE ** exponents.float()
+        angles = k.to(exponent_dtype).float()[..., None] * frequencies
+    features = torch.stack((torch.sin(angles), torch.cos(angles)), dim=-1).flatten(-2)
+    return features.to(torch.float16) if precision == "float16" else features
 
 
 def normalise_disparity(disparity: torch.Tensor, lo: float, hi: float) -> torch.Tensor:

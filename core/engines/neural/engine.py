@@ -242,8 +242,7 @@ class NeuralEngine(Engine):
 
         k = model_strength(torch.tensor([strength]), span, geometry.scale)
         self._check_k(float(k), frame)
-        emb_dtype = torch.float16 if self.options.strength_embedding_dtype == "float16" else torch.float32
-        features = strength_fourier(k.to(dev), emb_dtype)[0]
+        features = strength_fourier(k.to(dev), self.options.strength_embedding_dtype)[0]
 
         plane = None
         if self.options.mpi_object_attention:

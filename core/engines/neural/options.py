@@ -69,9 +69,12 @@ class NeuralOptions:
         default=False,
         metadata={"doc": "Apply CLIP mean/std to the image-encoder input. The released inference skips it (False matches the weights)."},
     )
-    strength_embedding_dtype: Literal["float16", "float32"] = field(
-        default="float16",
-        metadata={"doc": "Precision of the Fourier embedding of k. The released model computes it in float16; keep it to match."},
+    strength_embedding_dtype: Literal["mixed", "float16", "float32"] = field(
+        default="mixed",
+        metadata={
+            "doc": "Rounding of the Fourier features of k. mixed: as the model was trained (k and exponents in float16, "
+            "sine in float32); float16: as the released demo runs (all float16); float32: exact (the reference fixture)."
+        },
     )
     mpi_object_attention: bool = field(
         default=False,
