@@ -79,6 +79,15 @@ class ModelPart:
         candidates = [self._missing_in(root, sub) for sub in self.folders]
         return min(candidates, key=len)  # the first (canonical) folder wins a tie
 
+    def describe_missing(self, root: Path) -> list[str]:
+        """:meth:`missing_files` as full paths, each with the other file names that would do."""
+        out = []
+        for name in self.missing_files(root):
+            first = name.rsplit("/", 1)[-1]
+            others = next((g[1:] for g in self.files if g[0] == first), ())
+            out.append(str(root / name) + (f" (or {', '.join(others)})" if others else ""))
+        return out
+
     def _missing_in(self, root: Path, sub: str) -> list[str]:
         base = root / sub if sub else root
         missing = []

@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
             if part.folder in found:
                 mark = "ok" + ("" if found[part.folder] == s.path / part.folder else f" (in {found[part.folder]})")
             else:
-                files = ", ".join(str(s.path / name) for name in part.missing_files(s.path))
+                files = ", ".join(part.describe_missing(s.path))
                 mark = f"missing {files}  ({part.description}" + (f", from {part.source})" if part.source else ")")
                 if part.also_in:
                     mark += f"; also accepted in {', '.join(f + '/' for f in part.also_in)}"
