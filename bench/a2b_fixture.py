@@ -1,6 +1,7 @@
 """The a2b_tiny fixture through the neural engine, with every stage recorded.
 
-``../shared/fixtures/a2b_tiny`` (next to the repository) holds a tiny random
+``../shared/fixtures/a2b_tiny`` (next to the repository; or
+``$FOCUSPULL_A2B_FIXTURE``) holds a tiny random
 Any-to-Bokeh checkpoint in the released folder layout and the ORIGINAL
 pipeline's fp32 CPU run on a 16-frame clip with its intermediates (see its
 ``reference/README.md``). :func:`run_engine` renders the fixture's frames with
@@ -19,6 +20,7 @@ stored reference on equal terms: the engine never does it.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,7 +28,9 @@ from typing import Any
 import numpy as np
 import torch
 
-FIXTURE = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "a2b_tiny"
+#: ``$FOCUSPULL_A2B_FIXTURE``, else ../shared/fixtures/a2b_tiny beside the repository
+FIXTURE = Path(os.environ.get("FOCUSPULL_A2B_FIXTURE")
+               or Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "a2b_tiny")
 #: first frames of the fixture's clips; the original ran clips 0 and 4 in one call, clip 8 alone
 CLIPS = (0, 4, 8)
 
@@ -126,9 +130,10 @@ def run_engine(
     two_clip_calls: tuple[tuple[int, int], ...] = ((0, 4),),
     models: Any = None,
     root: Path = FIXTURE,
+    device: str = "cpu",
     **options: Any,
 ) -> Run:
-    """Render ``inputs`` with the engine (float32, CPU) and record every stage.
+    """Render ``inputs`` with the engine (float32 unless overridden) and record every stage.
 
     ``two_clip_calls``: pairs of clip starts the original ran in one UNet
     call, whose ordering quirk is reproduced (``()`` for none). ``models``:
@@ -139,12 +144,13 @@ def run_engine(
     from focuspull.engines.base import EngineInput, ShotStatistics
     from focuspull.engines.neural import NeuralEngine, NeuralOptions
     from focuspull.engines.neural.plate import ColorBridge
+    from focuspull.params import FrameParams
 
     n, _, height, width = inputs.frames.shape
     numbers = tuple(range(n))
     bridge = ColorBridge(None, "sRGB")  # the engine's built-in sRGB when it has no OCIO config
     settings = {**FIXTURE_OPTIONS, "weights": str(root), "working_width": width, "working_height": height, **options}
-    engine = NeuralEngine(NeuralOptions(**settings), ApertureSpec(), torch.device("cpu"), models=models)
+    engine = NeuralEngine(NeuralOptions(**settings), ApertureSpec(), torch.device(device), models=models)
     d = inputs.disparity
     engine.begin_shot(ShotStatistics(float(d.min()), float(d.max()), numbers, width, height))
     models = engine.models
@@ -183,12 +189,13 @@ def run_engine(
     models.unet.forward = spy_unet
     models.vae.decode_with_skips = spy_decode
     try:
-        batch = EngineInput(bridge.decode(inputs.frames), inputs.disparity, inputs.focus, inputs.k, numbers)
+        params = FrameParams.of(numbers, inputs.focus.numpy(), inputs.k.numpy())
+        batch = EngineInput(bridge.decode(inputs.frames), inputs.disparity, params)
         outputs = list(engine.render_stream(iter([batch])))
     finally:
         del models.unet.forward, models.vae.decode_with_skips
         ordering.remove()
-    run.output = bridge.encode(torch.cat([o.rgba for o in outputs]))
+    run.output = bridge.encode(torch.cat([o.rgba for o in outputs]).cpu())
     return run
 
 
