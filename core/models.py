@@ -32,6 +32,7 @@ __all__ = [
     "installed_models",
     "register_model",
     "require_model",
+    "require_model_status",
 ]
 
 log = logging.getLogger(__name__)
@@ -202,9 +203,14 @@ def installed_models(explicit: dict[str, str] | None = None) -> list[ModelStatus
 
 def require_model(name: str, explicit: str | os.PathLike[str] | None = None) -> Path:
     """The folder of a complete model, or a :class:`WeightsError` saying what to get and where."""
+    return require_model_status(name, explicit).path
+
+
+def require_model_status(name: str, explicit: str | os.PathLike[str] | None = None) -> ModelStatus:
+    """The status of a complete model (where each part was found), or the :class:`WeightsError` of :func:`require_model`."""
     status = model_status(name, explicit)
     if status.present:
-        return status.path
+        return status
     entry = status.entry
     what = "is missing" if not status.path.exists() else f"is incomplete (missing {', '.join(status.missing)})"
     layout = "\n".join(f"  {status.path / p.folder}/  {p.description}" + (f" [{p.source}]" if p.source else "")

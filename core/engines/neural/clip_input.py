@@ -67,5 +67,6 @@ def clip_pixels(
     x = antialiased_resize(display.float() * 2.0 - 1.0, size)
     x = (x + 1.0) / 2.0
     if mean is not None and std is not None:
-        x = (x - torch.tensor(mean, device=x.device).view(1, 3, 1, 1)) / torch.tensor(std, device=x.device).view(1, 3, 1, 1)
+        mean_t, std_t = (torch.tensor(v, device=x.device).view(1, 3, 1, 1) for v in (mean, std))
+        x = (x - mean_t) / std_t
     return x

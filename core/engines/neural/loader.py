@@ -5,11 +5,11 @@ Any-to-Bokeh release and ``image_encoder/`` + ``feature_extractor/`` from a
 local copy of SVD-XT, each where ``focuspull.models`` finds it (the release's
 ``unet/unet/`` nesting, SVD-XT's fp16-only encoder variant): the models check
 and this loader read the same parts from the same places. Nothing is ever
-downloaded. The UNet and VAE skeletons
-are built on the ``meta`` device and the checkpoint tensors assigned into
-them, so loading costs no random initialisation; every parameter must be in
-the checkpoint and every checkpoint tensor must have a place, or the error
-lists the first names that do not match.
+downloaded. The UNet and VAE skeletons are built on the ``meta`` device and
+the checkpoint tensors assigned into them, so loading costs no random
+initialisation; every parameter must be in the checkpoint and every
+checkpoint tensor must have a place, or the error lists the first names that
+do not match.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from torch import nn
 from focuspull.engines.neural.unet import BokehUNet
 from focuspull.engines.neural.vae import SkipVAE
 from focuspull.errors import WeightsError
-from focuspull.models import model_status, require_model
+from focuspull.models import require_model_status
 
 __all__ = ["AnyToBokehModels", "ImageEncoderSettings", "load_models", "load_unet", "load_vae", "load_image_encoder"]
 
@@ -64,8 +64,8 @@ class AnyToBokehModels:
 
 def load_models(weights: str | Path | None, device: torch.device, dtype: torch.dtype) -> AnyToBokehModels:
     """Find the folder (``--weights`` > env > models folder) and load all four parts."""
-    folder = require_model(MODEL_NAME, weights)
-    parts = model_status(MODEL_NAME, folder)
+    parts = require_model_status(MODEL_NAME, weights)
+    folder = parts.path
     log.info("loading Any-to-Bokeh weights from %s", folder)
     # nn.Module.to, not diffusers' override, which warns about fp32 modules these models do not have.
     unet = nn.Module.to(load_unet(parts.part_path("unet")), device=device, dtype=dtype).eval()
