@@ -7,7 +7,9 @@ the ``focuspull.job/1`` that host nodes also write.
 
 Entry points: ``focuspull ui [PATTERN]`` (:func:`focuspull.ui.app.main`), the
 embeddable :class:`FocusPullWidget` and :func:`register_nuke_panel` for Nuke.
-Importing this package needs PySide6 (``pip install focuspull[ui]``).
+The widgets need PySide6 (``pip install focuspull[ui]``); the view-model
+(:mod:`focuspull.ui.model`) and its helpers import no Qt, so they are tested
+and scripted without it.
 """
 
 from __future__ import annotations
@@ -15,8 +17,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from focuspull.lazy import lazy_exports
-
-from focuspull.ui import _qt  # noqa: F401  (fails early, naming the extra, without PySide6)
 
 if TYPE_CHECKING:
     from focuspull.ui.app import main, save_screenshot

@@ -26,22 +26,14 @@ def _application(argv: Sequence[str] | None, offscreen: bool) -> Any:
 
 
 def wait_until_idle(workspace: Any, timeout_s: float = 120.0) -> bool:
-    """Process events until the preview of the current frame is shown (when previewing)."""
+    """Process events until the viewer shows the current state (the final preview when previewing)."""
     from focuspull.ui._qt import QtCore, QtWidgets
 
     app = QtWidgets.QApplication.instance()
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 50)
-        result = workspace.last_preview
-        previewing = workspace.source == "preview" and workspace.shot is not None
-        done = not previewing or workspace.previewer.generation == 0 or (
-            not workspace.previewer.busy
-            and result is not None
-            and result.frame == workspace.frame
-            and result.revision == workspace.document.revision
-        ) or bool(workspace._preview_error)
-        if done:
+        if workspace.pipeline.settled():
             app.processEvents()
             return True
         time.sleep(0.01)
@@ -81,27 +73,25 @@ def main(
 
     window = FocusPullWindow()
     window.resize(*size)
-    workspace = window.workspace
+    model = window.workspace.model
     ok = True
     if job:
-        ok = workspace.open_job(job)
+        ok = model.open_job(job)
     elif pattern:
-        ok = workspace.open_pattern(pattern, **dict(open_options or {}))
-    if not ok:
-        log.error("%s", workspace.status.text())
-        if screenshot:
+        ok = model.open_pattern(pattern, **dict(open_options or {}))
+    if not ok and screenshot:  # the error is logged by the model
+        window.close()
+        return 2
+    if frame is not None and model.shot is not None:
+        if frame not in model.frames:
+            log.error("frame %d is not in the shot (%d-%d)", frame, model.frames[0], model.frames[-1])
             window.close()
             return 2
-    if frame is not None and workspace.shot is not None:
-        if frame not in workspace.shot.frames:
-            log.error("frame %d is not in the shot (%d-%d)", frame, workspace.shot.frames[0], workspace.shot.frames[-1])
-            window.close()
-            return 2
-        workspace.set_frame(frame)
-    workspace.set_exposure(exposure_stops)
-    workspace.set_overlay(overlay)
-    workspace.set_preview_scale(preview_scale)
-    workspace.set_source(source)
+        model.set_frame(frame)
+    model.set_exposure(exposure_stops)
+    model.set_overlay(overlay)
+    model.set_preview_scale(preview_scale)
+    model.set_source(source)
     if screenshot:
         try:
             written = save_screenshot(window, screenshot)

@@ -1,20 +1,22 @@
-"""Background frame loading: fills the frame cache so playback runs from memory.
+"""Background frame loading: fills the frame cache so scrubbing and playback run from memory.
 
-The loader walks the shot from the current frame onwards on its own QThread
-and stops when the cache budget is full or the shot changes; the viewer loads
-a frame itself only when it is asked for one that is not there yet.
+The walk starts at the current frame, runs to the end of the shot and wraps
+round, and stops when the cache budget is full. Asking for a frame that is
+not in memory restarts the walk there, so the frame the artist is looking at
+is read next; a frame being read when the walk restarts is still kept.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from focuspull.errors import FocusPullError
 from focuspull.ui._qt import QtCore
-from focuspull.ui.threads import start_worker, stop
 from focuspull.ui.session import FrameCache, frame_bytes, load_frame_data
+from focuspull.ui.tasks import CancelToken, Report, TaskRunner
 
 if TYPE_CHECKING:
     from focuspull.pipeline import Shot
@@ -22,60 +24,38 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-class CacheWorker(QtCore.QObject):
-    loaded = QtCore.Signal(int, int)  # token, frame
-    failed = QtCore.Signal(int, int, str)  # token, frame, message
-    evicted = QtCore.Signal(int, object)  # token, frames
-
-    def __init__(self, cache: FrameCache) -> None:
-        super().__init__()
-        self.cache = cache
-        # Written by the GUI thread, read here: a newer token stops the walk.
-        self.token = 0
-
-    @QtCore.Slot(int, object, object)
-    def fill(self, token: int, shot: "Shot", frames: Sequence[int]) -> None:
-        last_size = None
-        for frame in frames:
-            if token != self.token:
-                return
-            if frame in self.cache:
-                continue
-            if last_size is not None and not self.cache.has_room(last_size):
-                log.debug("frame cache full (%d bytes); stopped before frame %d", self.cache.nbytes, frame)
-                return
-            try:
-                data = load_frame_data(shot, frame)
-            except FocusPullError as err:
-                self.failed.emit(token, frame, str(err))
-                return
-            if token != self.token:
-                return
-            last_size = frame_bytes(data)
-            dropped = self.cache.put(data)
-            if dropped:
-                self.evicted.emit(token, dropped)
-            self.loaded.emit(token, frame)
+def fill_cache(cache: FrameCache, shot: "Shot", frames: Sequence[int], cancel: CancelToken, report: Report) -> None:
+    """Read ``frames`` into ``cache`` until it is full; reports (frame, evicted frames) per frame read."""
+    generation = cache.generation
+    last_size = None
+    for frame in frames:
+        cancel.check()
+        if frame in cache:
+            if frame == frames[0]:
+                report((frame, []))  # read by a walk that was restarted here: say it is ready
+            continue
+        if last_size is not None and not cache.has_room(last_size):
+            log.debug("frame cache full (%d bytes); stopped before frame %d", cache.nbytes, frame)
+            return
+        try:
+            data = load_frame_data(shot, frame)
+        except FocusPullError as err:
+            raise FocusPullError(f"frame {frame}: {err}") from err
+        last_size = frame_bytes(data)
+        report((frame, cache.put(data, generation)))
 
 
 class CacheLoader(QtCore.QObject):
-    """Owns the loader thread; ``start`` restarts the walk for a shot."""
-
-    loaded = QtCore.Signal(int)
-    evicted = QtCore.Signal(object)
-    failed = QtCore.Signal(int, str)
-    _fill = QtCore.Signal(int, object, object)
+    loaded = QtCore.Signal(int)  # frame
+    evicted = QtCore.Signal(object)  # frames
+    failed = QtCore.Signal(str)
 
     def __init__(self, cache: FrameCache, parent: QtCore.QObject | None = None) -> None:
         super().__init__(parent)
         self.cache = cache
-        self._token = 0
-        self._worker = CacheWorker(cache)
-        self._fill.connect(self._worker.fill)
-        self._worker.loaded.connect(self._on_loaded)
-        self._worker.evicted.connect(self._on_evicted)
-        self._worker.failed.connect(self._on_failed)
-        self._thread = start_worker(self._worker, "focuspull-frame-cache")
+        self.runner = TaskRunner("focuspull-frame-cache", self)
+        self.runner.reported.connect(self._on_reported)
+        self.runner.failed.connect(lambda task, message: self.failed.emit(message))
 
     def start(self, shot: "Shot", first: int | None = None) -> None:
         """Load the shot's frames from ``first`` to the end, then from the start."""
@@ -83,28 +63,17 @@ class CacheLoader(QtCore.QObject):
         if first in frames:
             i = frames.index(first)
             frames = frames[i:] + frames[:i]
-        self._token += 1
-        self._worker.token = self._token
-        self._fill.emit(self._token, shot, frames)
+        self.runner.submit(functools.partial(fill_cache, self.cache, shot, frames))
 
     def stop(self) -> None:
-        self._token += 1
-        self._worker.token = self._token
+        self.runner.cancel()
 
     def shutdown(self) -> None:
-        self.stop()
-        stop(self._thread)
-
-    @QtCore.Slot(int, int)
-    def _on_loaded(self, token: int, frame: int) -> None:
-        if token == self._token:
-            self.loaded.emit(frame)
+        self.runner.shutdown()
 
     @QtCore.Slot(int, object)
-    def _on_evicted(self, token: int, frames: object) -> None:
-        self.evicted.emit(frames)
-
-    @QtCore.Slot(int, int, str)
-    def _on_failed(self, token: int, frame: int, message: str) -> None:
-        if token == self._token:
-            self.failed.emit(frame, message)
+    def _on_reported(self, task: int, payload: tuple) -> None:
+        frame, evicted = payload
+        if evicted:
+            self.evicted.emit(evicted)
+        self.loaded.emit(frame)

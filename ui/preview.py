@@ -1,29 +1,37 @@
-"""The preview: the current frame rendered by the job's engine on a worker QThread.
+"""The progressive preview: a coarse picture at once, then the engine's, refined.
 
-The GUI thread never renders. Each request carries a cancel flag; a newer
-request (a scrub, a key edit) sets the flag of the one before it and waits as
-the single pending request, so a fast scrub renders the frame the artist
-stopped on, not every frame passed on the way. The engine renders a frame in
-one call, so a render already under way finishes and is then dropped rather
-than being interrupted part-way.
+After any change (focus, strength, a key, the frame, the aperture) two
+background tasks start, each cancelling the one before it:
 
-A reduced resolution (1/2, 1/4) renders a box-filtered plate with K divided by
-the factor: K is in pixels of the plate it is applied to.
+1. **coarse** — at 1/8 resolution with a fast numpy approximation of the
+   lens (:func:`coarse_defocus`: the plate blurred to a few radii and blended
+   per pixel by its CoC). It takes milliseconds, so a picture follows the
+   artist's hand; it is not occlusion-correct and is labelled as such.
+2. **engine** — the job's engine at 1/4, then at the chosen resolution
+   (1/4, 1/2 or full), each shown as it arrives.
+
+The two run on separate threads so the coarse picture of a new change never
+waits behind an engine render (one engine call cannot be interrupted; a
+cancelled one finishes and is dropped). At reduced resolution the plate is
+box-filtered and K divided by the factor: K is in pixels of the plate it blurs.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from focuspull.errors import FocusPullError
 from focuspull.ui._qt import QtCore
-from focuspull.ui.threads import start_worker, stop
+from focuspull.ui.overlays import signed_coc_px
+from focuspull.ui.tasks import CancelToken, Report, TaskRunner
 
 if TYPE_CHECKING:
     import numpy as np
@@ -34,28 +42,31 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PREVIEW_SCALES = (1, 2, 4)
-
-
-@dataclass(frozen=True)
-class PreviewRequest:
-    generation: int
-    revision: int
-    frame: int
-    shot: "Shot"
-    data: "FrameData"
-    scale: int = 1
-    cancel: threading.Event = field(default_factory=threading.Event, compare=False)
+COARSE_SCALE = 8
+#: the engine's first, quick pass; then the chosen resolution
+FIRST_ENGINE_SCALE = 4
+#: blur radii (in coarse pixels) of the fast path's blend ladder grow by this factor
+_LADDER_RATIO = 1.6
 
 
 @dataclass(frozen=True)
 class PreviewResult:
-    generation: int
     revision: int
     frame: int
     scale: int
+    method: str  # "fast" (coarse approximation) or "engine"
     rgba: "np.ndarray"  # (h, w, C) scene-linear, at 1/scale of the plate
     seconds: float
-    thread_id: int  # threading.get_ident() of the thread that rendered it
+    thread_id: int  # threading.get_ident() of the thread that made it
+
+    @property
+    def label(self) -> str:
+        res = "full res" if self.scale == 1 else f"1/{self.scale} res"
+        return f"{res} {'coarse' if self.method == 'fast' else 'engine'}"
+
+    def rank(self) -> tuple[int, int, int]:
+        """Newer, then finer, then the engine's over the fast path's."""
+        return self.revision, -self.scale, int(self.method == "engine")
 
 
 def downsample(data: "FrameData", factor: int) -> "FrameData":
@@ -73,6 +84,55 @@ def downsample(data: "FrameData", factor: int) -> "FrameData":
     return dataclasses.replace(data, rgba=rgba.astype("float32"), disparity=disparity.copy())
 
 
+def box_blur(image: "np.ndarray", radius_px: int) -> "np.ndarray":
+    """Mean over a (2r+1)^2 square around each pixel, edges clamped (two 1-D running sums)."""
+    import numpy as np
+
+    if radius_px < 1:
+        return image
+    out = image
+    for axis in (0, 1):
+        n = out.shape[axis]
+        pad = [(0, 0)] * out.ndim
+        pad[axis] = (radius_px + 1, radius_px)
+        sums = np.cumsum(np.pad(out, pad, mode="edge"), axis=axis, dtype=np.float64)
+        hi = np.take(sums, np.arange(n) + 2 * radius_px + 1, axis=axis)
+        lo = np.take(sums, np.arange(n), axis=axis)
+        out = ((hi - lo) / (2 * radius_px + 1)).astype(np.float32)
+    return out
+
+
+def coarse_defocus(rgba: "np.ndarray", radius_px: "np.ndarray") -> "np.ndarray":
+    """A fast stand-in for the lens: each pixel takes the plate blurred to its own |CoC|.
+
+    The plate is blurred to a ladder of radii (a square of the disc's area,
+    side r*sqrt(pi)); each pixel blends the two rungs around its |r|. Pixels
+    with |r| below half a pixel are the plate itself. Energy is kept (every
+    rung is a normalised mean) but occlusion is not modelled: a sharp subject's
+    edge lets the blurred background through, which the engine's pass fixes.
+    """
+    import numpy as np
+
+    r = np.abs(np.asarray(radius_px, np.float32))
+    r_max = float(r.max()) if r.size else 0.0
+    if r_max < 0.5:
+        return rgba.copy()
+    ladder = [0.0]
+    rung = 1.0
+    while ladder[-1] < r_max:
+        ladder.append(min(rung, r_max))
+        rung *= _LADDER_RATIO
+    half_sides = [int(round(radius * np.sqrt(np.pi) / 2 - 0.5)) for radius in ladder]
+    stack = np.stack([rgba if i == 0 else box_blur(rgba, side) for i, side in enumerate(half_sides)])
+    levels = np.asarray(ladder, np.float32)
+    upper = np.clip(np.searchsorted(levels, r, side="left"), 1, len(levels) - 1)
+    lower = upper - 1
+    w = np.clip((r - levels[lower]) / (levels[upper] - levels[lower]), 0.0, 1.0)[..., None]
+    rows, cols = np.indices(r.shape)
+    out = stack[lower, rows, cols] * (1.0 - w) + stack[upper, rows, cols] * w
+    return out.astype(np.float32)
+
+
 def render_preview(engine: "Engine", shot: "Shot", data: "FrameData", scale: int = 1) -> "np.ndarray":
     """One frame through the engine at 1/scale resolution; (h, w, C) scene-linear."""
     import torch
@@ -88,151 +148,116 @@ def render_preview(engine: "Engine", shot: "Shot", data: "FrameData", scale: int
         return out.rgba[0].permute(1, 2, 0).float().cpu().numpy()
 
 
-def _engine_key(shot: "Shot") -> str:
-    job = shot.job
-    return repr((job.engine.name, job.engine.device, job.aperture, shot.engine_options, shot.color.source))
+@dataclass(frozen=True)
+class PreviewRequest:
+    revision: int
+    shot: "Shot"
+    data: "FrameData"
+    scale: int  # the chosen resolution, 1/scale
+    focus_disparity: float
+    strength_px: float
+    coc_options: Mapping[str, float]
 
 
-class PreviewWorker(QtCore.QObject):
-    """Lives on the preview thread; keeps one engine while its settings do not change."""
+class _Proxies:
+    """The 1/8 plates of recent frames (made on the coarse thread only)."""
 
-    finished = QtCore.Signal(object)  # PreviewResult
-    failed = QtCore.Signal(object, str)  # PreviewRequest, message
-    dropped = QtCore.Signal(object)  # PreviewRequest (cancelled)
+    def __init__(self, size: int = 64) -> None:
+        self._items: OrderedDict[int, tuple[FrameData, FrameData]] = OrderedDict()
+        self._size = size
 
-    def __init__(self, engine_factory: Callable[["Shot"], "Engine"] | None = None) -> None:
-        super().__init__()
-        self._engine_factory = engine_factory
+    def get(self, data: "FrameData") -> "FrameData":
+        item = self._items.get(data.frame)
+        if item is None or item[0] is not data:
+            item = (data, downsample(data, COARSE_SCALE))
+            self._items[data.frame] = item
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+        self._items.move_to_end(data.frame)
+        return item[1]
+
+
+def coarse_task(proxies: _Proxies, request: PreviewRequest, cancel: CancelToken, report: Report) -> PreviewResult:
+    started = time.monotonic()
+    small = proxies.get(request.data)
+    cancel.check()
+    radius = signed_coc_px(small.disparity, request.focus_disparity, request.strength_px / COARSE_SCALE,
+                           **request.coc_options)
+    rgba = coarse_defocus(small.rgba, radius)
+    return PreviewResult(request.revision, request.data.frame, COARSE_SCALE, "fast", rgba,
+                         time.monotonic() - started, threading.get_ident())
+
+
+def engine_scales(scale: int) -> tuple[int, ...]:
+    """The engine's passes for a chosen resolution: a quick 1/4 first, then the chosen one."""
+    return (FIRST_ENGINE_SCALE,) if scale >= FIRST_ENGINE_SCALE else (FIRST_ENGINE_SCALE, scale)
+
+
+class _Engines:
+    """Keeps one engine (on the engine thread) while its settings do not change."""
+
+    def __init__(self, factory: Callable[["Shot"], "Engine"] | None) -> None:
+        self._factory = factory
         self._engine: Engine | None = None
-        self._engine_key: str | None = None
+        self._key: str | None = None
 
-    def _engine_for(self, shot: "Shot") -> "Engine":
-        key = _engine_key(shot)
-        if self._engine is None or key != self._engine_key:
-            if self._engine_factory is not None:
-                self._engine = self._engine_factory(shot)
+    def get(self, shot: "Shot") -> "Engine":
+        job = shot.job
+        key = repr((job.engine.name, job.engine.device, job.aperture, shot.engine_options, shot.color.source))
+        if self._engine is None or key != self._key:
+            if self._factory is not None:
+                self._engine = self._factory(shot)
             else:
                 from focuspull.pipeline import make_engine
 
                 self._engine = make_engine(shot)
-            self._engine_key = key
+            self._key = key
         return self._engine
 
-    @QtCore.Slot(object)
-    def run(self, request: PreviewRequest) -> None:
-        if request.cancel.is_set():
-            self.dropped.emit(request)
-            return
+
+def engine_task(engines: _Engines, request: PreviewRequest, cancel: CancelToken, report: Report) -> None:
+    engine = engines.get(request.shot)
+    for scale in engine_scales(request.scale):
+        cancel.check()
         started = time.monotonic()
-        try:
-            engine = self._engine_for(request.shot)
-            if request.cancel.is_set():
-                self.dropped.emit(request)
-                return
-            rgba = render_preview(engine, request.shot, request.data, request.scale)
-        except FocusPullError as err:
-            self.failed.emit(request, str(err))
-            return
-        except Exception as err:  # an engine bug must not kill the thread
-            log.exception("preview of frame %d failed", request.frame)
-            self.failed.emit(request, f"{type(err).__name__}: {err}")
-            return
-        if request.cancel.is_set():
-            self.dropped.emit(request)
-            return
-        self.finished.emit(
-            PreviewResult(
-                generation=request.generation,
-                revision=request.revision,
-                frame=request.frame,
-                scale=request.scale,
-                rgba=rgba,
-                seconds=time.monotonic() - started,
-                thread_id=threading.get_ident(),
-            )
-        )
+        rgba = render_preview(engine, request.shot, request.data, scale)
+        report(PreviewResult(request.revision, request.data.frame, scale, "engine", rgba,
+                             time.monotonic() - started, threading.get_ident()))
 
 
-class PreviewController(QtCore.QObject):
-    """GUI-side: coalesces requests, forwards only the newest result."""
+class PreviewPipeline(QtCore.QObject):
+    """Starts both passes for each request; ``ready`` delivers every result of the newest request."""
 
-    ready = QtCore.Signal(object)  # PreviewResult of the newest request
+    ready = QtCore.Signal(object)  # PreviewResult
     failed = QtCore.Signal(str)
-    busyChanged = QtCore.Signal(bool)
-    _submit = QtCore.Signal(object)
 
     def __init__(
         self, engine_factory: Callable[["Shot"], "Engine"] | None = None, parent: QtCore.QObject | None = None
     ) -> None:
         super().__init__(parent)
-        self._generation = 0
-        self._running: PreviewRequest | None = None
-        self._pending: PreviewRequest | None = None
-        self.worker = PreviewWorker(engine_factory)
-        self._submit.connect(self.worker.run)
-        self.worker.finished.connect(self._on_finished)
-        self.worker.failed.connect(self._on_failed)
-        self.worker.dropped.connect(self._on_dropped)
-        self._thread = start_worker(self.worker, "focuspull-preview")
+        self.coarse = TaskRunner("focuspull-preview-coarse", self)
+        self.engine = TaskRunner("focuspull-preview-engine", self)
+        self._proxies = _Proxies()
+        self._engines = _Engines(engine_factory)
+        self.coarse.finished.connect(lambda task, result: self.ready.emit(result))
+        self.engine.reported.connect(lambda task, result: self.ready.emit(result))
+        for runner in (self.coarse, self.engine):
+            runner.failed.connect(lambda task, message: self.failed.emit(message))
 
     @property
     def busy(self) -> bool:
-        return self._running is not None
+        return self.coarse.busy or self.engine.busy
 
-    @property
-    def generation(self) -> int:
-        return self._generation
-
-    def request(self, shot: "Shot", data: "FrameData", revision: int, scale: int = 1) -> int:
-        """Ask for a preview; cancels whatever was asked before. Returns its generation."""
-        if scale not in PREVIEW_SCALES:
-            raise ValueError(f"preview scale {scale}; expected one of {PREVIEW_SCALES}")
-        self._generation += 1
-        request = PreviewRequest(self._generation, revision, data.frame, shot, data, scale)
-        if self._running is not None:
-            self._running.cancel.set()
-        if self._pending is not None:
-            self._pending.cancel.set()
-        self._pending = request
-        self._start_next()
-        return request.generation
+    def request(self, request: PreviewRequest) -> None:
+        if request.scale not in PREVIEW_SCALES:
+            raise ValueError(f"preview scale {request.scale}; expected one of {PREVIEW_SCALES}")
+        self.coarse.submit(functools.partial(coarse_task, self._proxies, request))
+        self.engine.submit(functools.partial(engine_task, self._engines, request))
 
     def cancel(self) -> None:
-        self._generation += 1
-        for request in (self._running, self._pending):
-            if request is not None:
-                request.cancel.set()
-        self._pending = None
+        self.coarse.cancel()
+        self.engine.cancel()
 
     def shutdown(self) -> None:
-        self.cancel()
-        stop(self._thread)
-
-    def _start_next(self) -> None:
-        if self._running is not None or self._pending is None:
-            return
-        self._running, self._pending = self._pending, None
-        self.busyChanged.emit(True)
-        self._submit.emit(self._running)
-
-    def _done(self) -> None:
-        self._running = None
-        if self._pending is None:
-            self.busyChanged.emit(False)
-        self._start_next()
-
-    @QtCore.Slot(object)
-    def _on_finished(self, result: PreviewResult) -> None:
-        self._done()
-        if result.generation == self._generation:
-            self.ready.emit(result)
-
-    @QtCore.Slot(object, str)
-    def _on_failed(self, request: Any, message: str) -> None:
-        self._done()
-        if request.generation == self._generation:
-            self.failed.emit(message)
-
-    @QtCore.Slot(object)
-    def _on_dropped(self, request: Any) -> None:
-        self._done()
+        self.coarse.shutdown()
+        self.engine.shutdown()

@@ -161,6 +161,8 @@ class FrameCache:
         self._frames: OrderedDict[int, "FrameData"] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
+        #: bumped by clear(): a loader holding an older number is filling for a shot that is gone
+        self.generation = 0
 
     def get(self, frame: int) -> "FrameData | None":
         with self._lock:
@@ -181,11 +183,13 @@ class FrameCache:
         with self._lock:
             return self._bytes + nbytes <= self.budget_bytes
 
-    def put(self, data: "FrameData") -> list[int]:
-        """Store a frame; returns the frames evicted to make room for it."""
+    def put(self, data: "FrameData", generation: int | None = None) -> list[int]:
+        """Store a frame (unless ``generation`` is given and the cache was cleared since); returns the frames evicted."""
         size = frame_bytes(data)
         evicted = []
         with self._lock:
+            if generation is not None and generation != self.generation:
+                return evicted
             old = self._frames.pop(data.frame, None)
             if old is not None:
                 self._bytes -= frame_bytes(old)
@@ -201,8 +205,21 @@ class FrameCache:
         with self._lock:
             self._frames.clear()
             self._bytes = 0
+            self.generation += 1
 
     @property
     def nbytes(self) -> int:
         with self._lock:
             return self._bytes
+
+
+def pattern_from_file(path: str) -> str:
+    """``/a/plate.1001.exr`` -> ``/a/plate.####.exr`` (the frame number's digits become hashes)."""
+    import re
+
+    folder, name = os.path.split(path)
+    match = re.search(r"(\d+)(\.[^.]+)$", name)
+    if not match:
+        return path
+    digits = match.group(1)
+    return os.path.join(folder, name[: match.start(1)] + "#" * len(digits) + match.group(2))

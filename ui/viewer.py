@@ -5,6 +5,11 @@ origin at the top left of the data window, pixel i spanning i..i+1 — even
 when the image shown is a reduced-resolution preview stretched over the plate.
 Zoomed in, pixels are drawn as blocks (no filtering), as in a compositor's
 viewer, so what is seen is the value that was computed.
+
+The display window (the format) is drawn as a frame with the data window
+inside it, as Nuke's viewer does: a CG plate whose data window covers part
+of the format shows where that part sits. Fit frames both. An A/B wipe is a
+vertical line at the split.
 """
 
 from __future__ import annotations
@@ -14,27 +19,23 @@ from typing import TYPE_CHECKING
 from focuspull.ui._qt import QtCore, QtGui, QtWidgets
 
 if TYPE_CHECKING:
-    import numpy as np
+    from focuspull.ui.compose import Windows
 
 _CLICK_SLOP_PX = 4
 _ZOOM_STEP = 1.25
 _BACKGROUND = QtGui.QColor(38, 38, 38)
-
-
-def rgb8_to_qimage(rgb8: "np.ndarray") -> QtGui.QImage:
-    """(H, W, 3) uint8 -> a QImage that owns a copy of the pixels."""
-    import numpy as np
-
-    rgb8 = np.ascontiguousarray(rgb8, dtype=np.uint8)
-    height, width = rgb8.shape[:2]
-    image = QtGui.QImage(rgb8.data, width, height, 3 * width, QtGui.QImage.Format.Format_RGB888)
-    return image.copy()  # the numpy buffer is not kept alive by the QImage
+#: inside the display window where the data window has no pixels
+DISPLAY_FILL = QtGui.QColor(0, 0, 0)
+DISPLAY_FRAME = QtGui.QColor(150, 150, 150)
+DATA_FRAME = QtGui.QColor(200, 180, 60)
+WIPE_LINE = QtGui.QColor(255, 255, 255)
 
 
 class ImageView(QtWidgets.QWidget):
     clicked = QtCore.Signal(float, float)  # plate pixels
     scaleChanged = QtCore.Signal(float)  # widget pixels per plate pixel
     hovered = QtCore.Signal(float, float)  # plate pixels; (-1, -1) when the cursor leaves
+    wipeMoved = QtCore.Signal(float)  # Ctrl-drag: the A/B split as a fraction of the width
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
@@ -48,8 +49,11 @@ class ImageView(QtWidgets.QWidget):
         self._zoom = 1.0
         self._center = QtCore.QPointF(0, 0)  # plate point at the widget centre when not fitting
         self._press: QtCore.QPointF | None = None
+        self._wiping = False
         self._pan_from: tuple[QtCore.QPointF, QtCore.QPointF] | None = None
         self._message = ""
+        self._windows: Windows | None = None
+        self._wipe: float | None = None
 
     # -- content ------------------------------------------------------------
     def set_image(self, image: QtGui.QImage | None, plate_size: tuple[int, int] | None = None) -> None:
@@ -61,6 +65,19 @@ class ImageView(QtWidgets.QWidget):
                 self._plate_size = size
                 self._center = QtCore.QPointF(size[0] / 2, size[1] / 2)
         self.update()
+
+    def set_windows(self, windows: "Windows | None") -> None:
+        """The display window to frame around the data window (None: the data window alone)."""
+        self._windows = windows
+        self.update()
+
+    def set_wipe(self, split: float | None) -> None:
+        self._wipe = split
+        self.update()
+
+    @property
+    def message(self) -> str:
+        return self._message
 
     def set_message(self, text: str) -> None:
         """A line drawn over the image's top left (e.g. preview state)."""
@@ -81,11 +98,19 @@ class ImageView(QtWidgets.QWidget):
             return self.fit_scale(self._plate_size)
         return self._zoom
 
-    def fit_scale(self, plate_size: tuple[int, int]) -> float:
-        width, height = plate_size
-        if not width or not height:
+    def _bounds(self, plate_size: tuple[int, int] | None = None) -> QtCore.QRectF:
+        """The data window and the display window together, in plate pixels."""
+        width, height = plate_size or self._plate_size
+        rect = QtCore.QRectF(0, 0, width, height)
+        if self._windows is not None:
+            rect = rect.united(QtCore.QRectF(*self._windows.display))
+        return rect
+
+    def fit_scale(self, plate_size: tuple[int, int] | None = None) -> float:
+        bounds = self._bounds(plate_size)
+        if bounds.width() <= 0 or bounds.height() <= 0:
             return 1.0
-        return min(self.width() / width, self.height() / height)
+        return min(self.width() / bounds.width(), self.height() / bounds.height())
 
     @property
     def fitting(self) -> bool:
@@ -93,7 +118,7 @@ class ImageView(QtWidgets.QWidget):
 
     def _origin(self) -> QtCore.QPointF:
         s = self.scale()
-        center = QtCore.QPointF(self._plate_size[0] / 2, self._plate_size[1] / 2) if self._fit else self._center
+        center = self._bounds().center() if self._fit else self._center
         return QtCore.QPointF(self.width() / 2 - center.x() * s, self.height() / 2 - center.y() * s)
 
     def image_to_widget(self, x_px: float, y_px: float) -> QtCore.QPointF:
@@ -134,6 +159,11 @@ class ImageView(QtWidgets.QWidget):
     def paintEvent(self, event: QtGui.QPaintEvent) -> None:
         painter = QtGui.QPainter(self)
         painter.fillRect(self.rect(), _BACKGROUND)
+        if self._windows is not None and self._plate_size[0]:
+            x, y, w, h = self._windows.display
+            top_left, bottom_right = self.image_to_widget(x, y), self.image_to_widget(x + w, y + h)
+            frame = QtCore.QRectF(top_left, bottom_right)
+            painter.fillRect(frame, DISPLAY_FILL)
         if self._image is not None and self._plate_size[0]:
             s = self.scale()
             # Blocks when enlarged (each plate pixel is one colour), filtered when reduced.
@@ -141,6 +171,17 @@ class ImageView(QtWidgets.QWidget):
             top_left = self.image_to_widget(0, 0)
             target = QtCore.QRectF(top_left.x(), top_left.y(), self._plate_size[0] * s, self._plate_size[1] * s)
             painter.drawImage(target, self._image, QtCore.QRectF(self._image.rect()))
+            if self._windows is not None:
+                painter.setBrush(QtCore.Qt.BrushStyle.NoBrush)
+                if self._windows.display != self._windows.data:
+                    painter.setPen(QtGui.QPen(DATA_FRAME, 1, QtCore.Qt.PenStyle.DotLine))
+                    painter.drawRect(target.adjusted(-0.5, -0.5, 0.5, 0.5))
+                painter.setPen(QtGui.QPen(DISPLAY_FRAME, 1))
+                painter.drawRect(frame.adjusted(-1, -1, 0.5, 0.5))
+            if self._wipe is not None:
+                x = target.left() + self._wipe * target.width()
+                painter.setPen(QtGui.QPen(WIPE_LINE, 1))
+                painter.drawLine(QtCore.QPointF(x, target.top()), QtCore.QPointF(x, target.bottom()))
         if self._message:
             painter.setPen(QtGui.QColor(230, 230, 230))
             painter.drawText(QtCore.QRectF(8, 6, self.width() - 16, 20), self._message)
@@ -153,7 +194,12 @@ class ImageView(QtWidgets.QWidget):
             event.button() == QtCore.Qt.MouseButton.LeftButton
             and event.modifiers() & QtCore.Qt.KeyboardModifier.AltModifier
         )
-        if pan:
+        wipe = (event.button() == QtCore.Qt.MouseButton.LeftButton
+                and event.modifiers() & QtCore.Qt.KeyboardModifier.ControlModifier and self._wipe is not None)
+        if wipe:
+            self._wiping = True
+            self._emit_wipe(pos)
+        elif pan:
             if self._fit:
                 self.set_zoom(self.scale())
             self._pan_from = (pos, QtCore.QPointF(self._center))
@@ -163,6 +209,8 @@ class ImageView(QtWidgets.QWidget):
 
     def mouseMoveEvent(self, event: QtGui.QMouseEvent) -> None:
         pos = event.position()
+        if self._wiping:
+            self._emit_wipe(pos)
         if self._pan_from is not None:
             start, center = self._pan_from
             self._center = QtCore.QPointF(
@@ -177,6 +225,9 @@ class ImageView(QtWidgets.QWidget):
 
     def mouseReleaseEvent(self, event: QtGui.QMouseEvent) -> None:
         pos = event.position()
+        if self._wiping:
+            self._wiping = False
+            return
         if self._pan_from is not None:
             self._pan_from = None
             return
@@ -186,6 +237,12 @@ class ImageView(QtWidgets.QWidget):
             x, y = self.widget_to_image(pos)
             if moved <= _CLICK_SLOP_PX and self.contains(x, y):
                 self.clicked.emit(x, y)
+
+    def _emit_wipe(self, pos: QtCore.QPointF) -> None:
+        width = self._plate_size[0]
+        if width:
+            x, _ = self.widget_to_image(pos)
+            self.wipeMoved.emit(min(max(x / width, 0.0), 1.0))
 
     def leaveEvent(self, event: QtCore.QEvent) -> None:
         self.hovered.emit(-1.0, -1.0)

@@ -14,30 +14,22 @@ class FocusPullWindow(QtWidgets.QMainWindow):
         self.workspace = FocusPullWidget(self, **widget_options)
         self.setCentralWidget(self.workspace)
         self.workspace.titleChanged.connect(self.setWindowTitle)
-        self.setWindowTitle(self.workspace.title())
-        w = self.workspace
-
-        file_menu = self.menuBar().addMenu("&File")
-        for action in (w.open_plate_action, w.open_job_action, None, w.save_job_action, w.save_job_as_action, None):
-            file_menu.addSeparator() if action is None else file_menu.addAction(action)
-        quit_action = file_menu.addAction("Quit")
-        quit_action.setShortcut(QtGui.QKeySequence.StandardKey.Quit)
-        quit_action.triggered.connect(self.close)
-
-        edit_menu = self.menuBar().addMenu("&Edit")
-        edit_menu.addAction(w.undo_action)
-        edit_menu.addAction(w.redo_action)
-        edit_menu.addSeparator()
-        edit_menu.addAction(w.key_action)
-        edit_menu.addAction(w.delete_key_action)
-
-        view_menu = self.menuBar().addMenu("&View")
-        for action in (w.fit_action, None, w.play_action, w.prev_action, w.next_action, w.first_action, w.last_action):
-            view_menu.addSeparator() if action is None else view_menu.addAction(action)
-
-        render_menu = self.menuBar().addMenu("&Render")
-        render_menu.addAction(w.render_action)
-        render_menu.addAction(w.cancel_action)
+        self.setWindowTitle(self.workspace.model.title())
+        a = self.workspace.actions
+        menus = (
+            ("&File", (a.open_plate, a.open_job, None, a.save_job, a.save_job_as, None)),
+            ("&Edit", (a.undo, a.redo, None, a.key, a.delete_key)),
+            ("&View", (a.fit, None, a.play, a.prev, a.next, a.first, a.last)),
+            ("&Render", (a.render, a.cancel)),
+        )
+        for title, actions in menus:
+            menu = self.menuBar().addMenu(title)
+            for action in actions:
+                menu.addSeparator() if action is None else menu.addAction(action)
+            if title == "&File":
+                quit_action = menu.addAction("Quit")
+                quit_action.setShortcut(QtGui.QKeySequence.StandardKey.Quit)
+                quit_action.triggered.connect(self.close)
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
         self.workspace.shutdown()

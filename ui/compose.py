@@ -1,0 +1,171 @@
+"""What the viewer shows, composed off the GUI thread: source, wipe, display transform, overlays.
+
+:func:`compose` turns a :class:`ComposeRequest` (a snapshot of the view
+settings and the pixels to show) into an 8-bit QImage at the size the viewer
+draws it. It runs as a background task: the display transform of a large
+plate takes longer than a frame of interaction, so the GUI thread only puts
+the finished image on screen. It works in horizontal bands and checks the
+cancel token between them, so a newer request (a scrub) is not kept waiting.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from focuspull.errors import FocusPullError
+from focuspull.ui._qt import QtGui
+from focuspull.ui.display import display_rgb, quantize, resize_nearest
+from focuspull.ui.overlays import apply_overlay, focus_rgb, signed_coc_px
+from focuspull.ui.tasks import CancelToken, Report
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from focuspull.color import ColorConfig
+    from focuspull.pipeline import FrameData
+
+log = logging.getLogger(__name__)
+
+#: rows transformed between two checks of the cancel token
+BAND_ROWS = 64
+
+
+@dataclass(frozen=True)
+class Windows:
+    """The display window relative to the data window, in plate pixels (x, y, width, height)."""
+
+    data: tuple[int, int, int, int]
+    display: tuple[int, int, int, int]
+
+    @classmethod
+    def of(cls, spec: Any, height: int, width: int) -> "Windows":
+        full_w = int(getattr(spec, "full_width", 0) or width)
+        full_h = int(getattr(spec, "full_height", 0) or height)
+        dx = int(getattr(spec, "full_x", 0)) - int(getattr(spec, "x", 0))
+        dy = int(getattr(spec, "full_y", 0)) - int(getattr(spec, "y", 0))
+        return cls((0, 0, width, height), (dx, dy, full_w, full_h))
+
+
+@dataclass(frozen=True)
+class ComposeRequest:
+    frame: int
+    revision: int
+    plate: "FrameData"
+    color: "ColorConfig"
+    source: str  # plate | preview | render
+    result: "np.ndarray | None" = None  # the preview's rgba (any resolution), when source is preview
+    render_path: str | None = None  # the rendered file, when source is render
+    render_colorspace: str | None = None
+    label: str = ""  # what the result is ("1/8 res coarse", ...)
+    display: str | None = None
+    view: str | None = None
+    exposure_stops: float = 0.0
+    overlay: str = "none"
+    wipe: float | None = None
+    flash: bool = False  # paint the in-focus matte (after a click to focus)
+    focus_disparity: float = 0.0
+    strength_px: float = 0.0
+    coc_options: Mapping[str, float] = field(default_factory=dict)
+    focus_threshold_px: float = 1.0
+    step: int = 1  # plate pixels per composed pixel
+
+
+@dataclass(frozen=True)
+class Composed:
+    frame: int
+    revision: int
+    source: str
+    image: QtGui.QImage
+    plate_size: tuple[int, int]  # (width, height) of the data window
+    windows: Windows
+    message: str
+    wipe: float | None
+    flash: bool
+    label: str  # the preview shown ("" for none)
+
+
+def _read_render(request: ComposeRequest) -> tuple["np.ndarray | None", str]:
+    from focuspull.io import read_image
+
+    path = request.render_path
+    assert path is not None
+    name = os.path.basename(path)
+    if not os.path.exists(path):
+        return None, f"plate — not rendered yet: {name}"
+    try:
+        image = read_image(path)
+        rgb = image.pixels[..., list(image.rgba_indices[:3])]
+        rgb = request.color.to_working(rgb, request.render_colorspace)
+    except FocusPullError as err:
+        return None, f"plate — cannot read the render: {err}"
+    if rgb.shape[:2] != request.plate.rgba.shape[:2]:
+        return None, f"plate — the render {name} has another size"
+    return rgb, f"render {name}"
+
+
+def _display(request: ComposeRequest, rgb: "np.ndarray", cancel: CancelToken) -> "np.ndarray":
+    import numpy as np
+
+    bands = []
+    for top in range(0, rgb.shape[0], BAND_ROWS):
+        cancel.check()
+        bands.append(display_rgb(rgb[top : top + BAND_ROWS], request.color, request.display, request.view,
+                                 request.exposure_stops))
+    return np.concatenate(bands, axis=0) if bands else rgb[..., :3]
+
+
+def compose(request: ComposeRequest, cancel: CancelToken | None = None, report: Report | None = None) -> Composed:
+    """The viewer's image for ``request`` (display-referred 8 bits, 1/step of the plate)."""
+    import numpy as np
+
+    cancel = cancel or CancelToken()
+    plate = request.plate
+    height, width = plate.disparity.shape
+    step = max(int(request.step), 1)
+    shown = (-(-height // step), -(-width // step))
+
+    base, message = plate.rgba, "plate"
+    if request.source == "preview":
+        if request.result is not None:
+            base, message = request.result, f"preview {request.label}"
+        else:
+            message = "plate — preview rendering…"
+    elif request.source == "render":
+        rgb, message = _read_render(request)
+        base = rgb if rgb is not None else plate.rgba
+    rgb = _display(request, resize_nearest(base, *shown), cancel)
+
+    if request.wipe is not None and request.source != "plate":
+        split = int(round(request.wipe * shown[1]))
+        if split > 0:
+            rgb[:, :split] = _display(request, resize_nearest(plate.rgba, *shown)[:, :split], cancel)
+        message = f"A/B: plate | {message}"
+
+    disparity = plate.disparity[::step, ::step][: shown[0], : shown[1]]
+    coc = None
+    if request.overlay in ("coc", "focus") or request.flash:
+        coc = signed_coc_px(disparity, request.focus_disparity, request.strength_px, **request.coc_options)
+    rgb = apply_overlay(request.overlay, rgb, disparity, coc, request.focus_threshold_px)
+    if request.flash and coc is not None:
+        rgb = focus_rgb(rgb, coc, request.focus_threshold_px)
+        message += "  · focus plane"
+    cancel.check()
+    image = rgb8_to_qimage(quantize(np.asarray(rgb)))
+    windows = Windows.of(getattr(plate.image, "spec", None), height, width)
+    return Composed(request.frame, request.revision, request.source, image, (width, height), windows, message,
+                    request.wipe if request.source != "plate" else None, request.flash,
+                    request.label if request.source == "preview" and request.result is not None else "")
+
+
+def rgb8_to_qimage(rgb8: "np.ndarray") -> QtGui.QImage:
+    """(H, W, 3) uint8 -> a QImage that owns a copy of the pixels (safe to make on any thread)."""
+    import numpy as np
+
+    rgb8 = np.ascontiguousarray(rgb8, dtype=np.uint8)
+    height, width = rgb8.shape[:2]
+    image = QtGui.QImage(rgb8.data, width, height, 3 * width, QtGui.QImage.Format.Format_RGB888)
+    return image.copy()  # the numpy buffer is not kept alive by the QImage
