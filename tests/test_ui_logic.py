@@ -121,7 +121,8 @@ def test_reduced_preview_box_filters_the_plate_and_scales_k():
     from focuspull.engines.base import EngineOutput
     from focuspull.params import FrameParams
     from focuspull.pipeline import FrameData, Shot
-    from focuspull.ui.preview import downsample, render_preview
+    from focuspull.ui.coarse import downsample
+    from focuspull.ui.preview import render_preview
 
     rgba = np.arange(4 * 6 * 4, dtype=np.float32).reshape(4, 6, 4)
     disparity = np.arange(24, dtype=np.float32).reshape(4, 6)
@@ -147,6 +148,49 @@ def test_reduced_preview_box_filters_the_plate_and_scales_k():
     assert float(seen["batch"].params.strength_px[0]) == 8.0  # K is in pixels of the plate it blurs
     assert float(seen["batch"].params.focus_disparity[0]) == pytest.approx(0.3)
     assert shot.params.strength_px[0] == 16.0  # the shot's own values are untouched
+
+
+def test_coarse_defocus_keeps_focus_and_energy_and_blurs_by_the_coc():
+    from focuspull.ui.coarse import box_blur, coarse_defocus
+
+    rgba = np.zeros((41, 41, 4), np.float32)
+    rgba[20, 20] = 100.0  # a point light
+    flat = np.full((41, 41), 0.0, np.float32)
+    np.testing.assert_array_equal(coarse_defocus(rgba, flat), rgba)  # in focus: the plate itself
+    out = coarse_defocus(rgba, np.full((41, 41), 6.0, np.float32))
+    assert out[..., 0].sum() == pytest.approx(100.0, rel=1e-4)  # light is spread, not lost
+    side = int(round(6.0 * np.sqrt(np.pi) / 2 - 0.5))  # a square of the disc's area
+    spread = np.argwhere(out[..., 0] > 1e-6)
+    assert spread.min(axis=0).tolist() == [20 - side, 20 - side] and spread.max(axis=0).tolist() == [20 + side, 20 + side]
+    # between two rungs of the ladder the result blends them
+    mid = coarse_defocus(rgba, np.full((41, 41), 1.3, np.float32))
+    assert 0 < mid[20, 20, 0] < 100.0 and mid[..., 0].sum() == pytest.approx(100.0, rel=1e-4)
+    np.testing.assert_allclose(box_blur(np.ones((5, 7, 3), np.float32), 2), 1.0, rtol=1e-6)  # edges clamped
+
+
+def test_coarse_preview_is_nearer_the_engine_than_the_plate_is():
+    """The fast path is an approximation of the physical engine: closer to its render than no blur at all."""
+    import torch
+
+    from focuspull.demo import DemoShot, make_frame
+    from focuspull.engines.physical import PhysicalEngine, PhysicalOptions
+    from focuspull.aperture import ApertureSpec
+    from focuspull.pipeline import FrameData, Shot
+    from focuspull.ui.coarse import coarse_defocus
+    from focuspull.ui.overlays import signed_coc_px
+    from focuspull.ui.preview import render_preview
+
+    rgba, z = make_frame(DemoShot(width_px=160, height_px=96), 1001)
+    data = FrameData(1001, None, rgba.astype(np.float32), (1.0 / z).astype(np.float32))
+    shot = Shot(job=None, input=None, output=None, depth=None, frames=(1001,), color=None, input_colorspace="",
+                output_colorspace="", focus_disparity=(0.05,), strength_px=(12.0,))
+    engine = PhysicalEngine(PhysicalOptions(), ApertureSpec(), torch.device("cpu"))
+    reference = render_preview(engine, shot, data, 1)
+    coarse = coarse_defocus(data.rgba, signed_coc_px(data.disparity, 0.05, 12.0))
+    err_coarse = np.abs(coarse[..., :3] - reference[..., :3]).mean()
+    err_plate = np.abs(data.rgba[..., :3] - reference[..., :3]).mean()
+    # measured: about 0.53 of the plate's error (square kernels, no occlusion, no highlight boost)
+    assert err_coarse < 0.7 * err_plate, (err_coarse, err_plate)
 
 
 # -- session -----------------------------------------------------------------------------------
@@ -193,11 +237,11 @@ def test_frame_cache_evicts_least_recently_used_within_its_budget():
 
 
 def test_pattern_from_a_picked_file():
-    from focuspull.ui.widget import _pattern_from_file
+    from focuspull.ui.session import pattern_from_file
 
-    assert _pattern_from_file("/a/plate.1001.exr") == "/a/plate.####.exr"
-    assert _pattern_from_file("/a/plate_v2.0012.exr") == "/a/plate_v2.####.exr"
-    assert _pattern_from_file("/a/still.exr") == "/a/still.exr"
+    assert pattern_from_file("/a/plate.1001.exr") == "/a/plate.####.exr"
+    assert pattern_from_file("/a/plate_v2.0012.exr") == "/a/plate_v2.####.exr"
+    assert pattern_from_file("/a/still.exr") == "/a/still.exr"
 
 
 # -- entry points -------------------------------------------------------------------------------
@@ -209,8 +253,9 @@ def test_import_without_pyside6_names_the_extra():
         "        if name == 'PySide6' or name.startswith('PySide6.'):\n"
         "            raise ImportError('No module named ' + repr(name))\n"
         "sys.meta_path.insert(0, Block())\n"
+        "import focuspull.ui.model\n"  # the view-model needs no Qt
         "try:\n"
-        "    import focuspull.ui\n"
+        "    from focuspull.ui import FocusPullWidget\n"
         "except ImportError as err:\n"
         "    print(err)\n"
     )

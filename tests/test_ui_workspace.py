@@ -51,8 +51,13 @@ def window(qtbot, plate, tmp_path):
     win.resize(900, 640)
     win.show()
     qtbot.waitExposed(win)
-    assert win.workspace.open_pattern(plate, output=str(tmp_path / "out" / "refocus.####.exr")), win.workspace.status.text()
+    assert win.workspace.model.open_pattern(plate, output=str(tmp_path / "out" / "refocus.####.exr")), win.workspace.status.text()
     return win
+
+
+def settle(qtbot, ws, timeout_ms: int = 60000) -> None:
+    """Wait until the viewer shows the current frame and job (composed off the GUI thread)."""
+    qtbot.waitUntil(ws.pipeline.settled, timeout=timeout_ms)
 
 
 def expected_display(path: str) -> np.ndarray:
@@ -72,41 +77,43 @@ def view_pixel(grab: QtGui.QImage, view, x: float, y: float, offset: QtCore.QPoi
 POINTS = [(6.5, 6.5), (74.5, 32.5), (30.5, 30.5), (48.5, 58.5), (90.5, 3.5)]
 
 
-def test_window_shows_the_display_transformed_plate(window, plate):
+def test_window_shows_the_display_transformed_plate(window, plate, qtbot):
     ws = window.workspace
-    ws.set_frame(FIRST + 1)
+    ws.model.set_frame(FIRST + 1)
     expected = expected_display(SequencePattern.parse(plate).path(FIRST + 1))
     colours = {tuple(expected[int(y), int(x)]) for x, y in POINTS}
     assert len(colours) >= 4  # the points sample different surfaces, so a blank view cannot pass
-    grab = ws.view.grab().toImage()
+    settle(qtbot, ws)
+    grab = ws.viewer.view.grab().toImage()
     for x, y in POINTS:
-        got = view_pixel(grab, ws.view, x, y)
+        got = view_pixel(grab, ws.viewer.view, x, y)
         assert np.abs(np.subtract(got, expected[int(y), int(x)])).max() <= 2, (x, y, got)
 
 
-def test_exposure_brightens_by_the_display_transform_of_twice_the_light(window, plate):
+def test_exposure_brightens_by_the_display_transform_of_twice_the_light(window, plate, qtbot):
     ws = window.workspace
-    ws.set_exposure(1.0)
+    ws.model.set_exposure(1.0)
     image = read_image(SequencePattern.parse(plate).path(FIRST))
     rgb = image.pixels[..., [image.channels.index(c) for c in "RGB"]] * 2.0
     expected = (np.clip(ColorConfig.load().display_view(rgb), 0, 1) * 255 + 0.5).astype(int)
-    grab = ws.view.grab().toImage()
+    settle(qtbot, ws)
+    grab = ws.viewer.view.grab().toImage()
     x, y = 30.5, 30.5
-    assert np.abs(np.subtract(view_pixel(grab, ws.view, x, y), expected[int(y), int(x)])).max() <= 2
+    assert np.abs(np.subtract(view_pixel(grab, ws.viewer.view, x, y), expected[int(y), int(x)])).max() <= 2
 
 
 def test_screenshot_png_shows_the_plate(window, plate, tmp_path):
     from focuspull.ui import save_screenshot
 
     ws = window.workspace
-    ws.set_frame(FIRST + 2)
+    ws.model.set_frame(FIRST + 2)
     png = save_screenshot(window, tmp_path / "shot.png")
     grab = QtGui.QImage(png)
     assert (grab.width(), grab.height()) == (window.width(), window.height())
-    offset = ws.view.mapTo(window, QtCore.QPoint(0, 0))
+    offset = ws.viewer.view.mapTo(window, QtCore.QPoint(0, 0))
     expected = expected_display(SequencePattern.parse(plate).path(FIRST + 2))
     for x, y in POINTS:
-        got = view_pixel(grab, ws.view, x, y, offset)
+        got = view_pixel(grab, ws.viewer.view, x, y, offset)
         assert np.abs(np.subtract(got, expected[int(y), int(x)])).max() <= 2, (x, y, got)
 
 
@@ -123,9 +130,10 @@ def test_cli_screenshot_matches_the_window(qtbot, plate, tmp_path):
     qtbot.addWidget(win)
     win.resize(800, 600)
     win.show()
-    assert win.workspace.open_pattern(plate, output=out)
-    win.workspace.set_frame(FIRST + 3)
-    view = win.workspace.view
+    assert win.workspace.model.open_pattern(plate, output=out)
+    win.workspace.model.set_frame(FIRST + 3)
+    settle(qtbot, win.workspace)
+    view = win.workspace.viewer.view
     offset = view.mapTo(win, QtCore.QPoint(0, 0))
     expected = expected_display(SequencePattern.parse(plate).path(FIRST + 3))
     for x, y in POINTS:
@@ -133,7 +141,9 @@ def test_cli_screenshot_matches_the_window(qtbot, plate, tmp_path):
         assert np.abs(np.subtract(got, expected[int(y), int(x)])).max() <= 2, (x, y, got)
 
 
-def _click(view, x: float, y: float) -> None:
+def _click(qtbot, ws, x: float, y: float) -> None:
+    settle(qtbot, ws)  # the viewer knows the plate's size once it shows it
+    view = ws.viewer.view
     QTest.mouseClick(view, QtCore.Qt.MouseButton.LeftButton, QtCore.Qt.KeyboardModifier.NoModifier,
                      view.image_to_widget(x, y).toPoint())
 
@@ -150,32 +160,32 @@ def _point_mode_distance(plate: str, frame: int, x: float, y: float, tmp_path: P
         "strength": 1.0,
         "output": {"pattern": str(tmp_path / "point" / "p.####.exr")},
     })
-    return 1.0 / prepare(job).params.focus_disparity[0]
+    return 1.0 / prepare(job).focus_disparity[0]
 
 
-def test_two_clicks_on_two_frames_make_a_focus_pull(window, plate, tmp_path):
+def test_two_clicks_on_two_frames_make_a_focus_pull(window, plate, tmp_path, qtbot):
     ws = window.workspace
-    assert ws.job.focus_mode == "distance"
-    ws.set_frame(FIRST)
-    _click(ws.view, *POST)
-    keys = ws.job.focus.value.keys
+    assert ws.model.job.focus_mode == "distance"
+    ws.model.set_frame(FIRST)
+    _click(qtbot, ws, *POST)
+    keys = ws.model.job.focus.value.keys
     assert [k.frame for k in keys] == [FIRST]  # the untouched default is replaced, not kept as a key
     assert keys[0].value == pytest.approx(SHOT.near_distance, rel=1e-4)  # the post
     # the same focus the core renders for a point-mode job clicked there
     assert keys[0].value == pytest.approx(_point_mode_distance(plate, FIRST, *POST, tmp_path), rel=1e-6)
-    ws.set_frame(FIRST + 3)
-    _click(ws.view, *WALL)
-    keys = ws.job.focus.value.keys
+    ws.model.set_frame(FIRST + 3)
+    _click(qtbot, ws, *WALL)
+    keys = ws.model.job.focus.value.keys
     assert [k.frame for k in keys] == [FIRST, FIRST + 3]
     assert keys[1].value == pytest.approx(SHOT.far_distance, rel=1e-4)  # the wall
     # the shot's per-frame focus follows: d_f = 1/S at the keys, eased in between
-    d_f = ws.shot.params.focus_disparity
+    d_f = ws.model.shot.focus_disparity
     assert d_f[0] == pytest.approx(1 / SHOT.near_distance, rel=1e-4)
     assert d_f[3] == pytest.approx(1 / SHOT.far_distance, rel=1e-4)
-    assert SHOT.near_distance < ws.job.focus.value(FIRST + 1) < ws.job.focus.value(FIRST + 2) < SHOT.far_distance
+    assert SHOT.near_distance < ws.model.job.focus.value(FIRST + 1) < ws.model.job.focus.value(FIRST + 2) < SHOT.far_distance
     # one undo step per click
-    ws.document.undo_stack.undo()
-    assert [k.frame for k in ws.job.focus.value.keys] == [FIRST]
+    ws.model.undo()
+    assert [k.frame for k in ws.model.job.focus.value.keys] == [FIRST]
 
 
 def test_click_on_a_point_mode_job_keys_the_point(qtbot, plate, tmp_path):
@@ -194,13 +204,13 @@ def test_click_on_a_point_mode_job_keys_the_point(qtbot, plate, tmp_path):
     win.resize(900, 640)
     win.show()
     ws = win.workspace
-    assert ws.load_job(job)
-    ws.set_frame(FIRST + 2)
-    _click(ws.view, *POST)
-    spec = ws.job.focus
+    assert ws.model.load_job(job)
+    ws.model.set_frame(FIRST + 2)
+    _click(qtbot, ws, *POST)
+    spec = ws.model.job.focus
     # the point in display-window pixels (the same as the data window here), to the widget's pixel
-    assert (spec.x(FIRST + 2), spec.y(FIRST + 2)) == pytest.approx(POST, abs=0.5 / ws.view.scale())
-    assert ws.shot.params.focus_disparity[2] == pytest.approx(1 / SHOT.near_distance, rel=1e-4)
+    assert (spec.x(FIRST + 2), spec.y(FIRST + 2)) == pytest.approx(POST, abs=0.5 / ws.viewer.view.scale())
+    assert ws.model.shot.focus_disparity[2] == pytest.approx(1 / SHOT.near_distance, rel=1e-4)
 
 
 def test_click_in_disparity_mode_keys_the_disparity(qtbot, plate, tmp_path):
@@ -212,23 +222,23 @@ def test_click_in_disparity_mode_keys_the_disparity(qtbot, plate, tmp_path):
     win.show()
     ws = win.workspace
     # The Z values read as a disparity map: the key is the median value itself, not its inverse.
-    assert ws.open_pattern(plate, depth_kind="disparity", output=str(tmp_path / "o" / "r.####.exr"))
-    assert ws.job.focus_mode == "disparity"
-    _click(ws.view, *WALL)
+    assert ws.model.open_pattern(plate, depth_kind="disparity", output=str(tmp_path / "o" / "r.####.exr"))
+    assert ws.model.job.focus_mode == "disparity"
+    _click(qtbot, ws, *WALL)
     # The Z values read as a disparity map: the key is the value itself, not its inverse.
-    assert ws.job.focus.value.keys[0].value == pytest.approx(SHOT.far_distance, rel=1e-4)
+    assert ws.model.job.focus.value.keys[0].value == pytest.approx(SHOT.far_distance, rel=1e-4)
 
 
 def test_timeline_edits_change_the_job_and_undo_restores_it(window, qtbot):
     ws = window.workspace
-    tl = ws.timeline
-    ws.set_frame(FIRST)
-    ws.focus_at(*POST)
-    ws.set_frame(FIRST + 3)
-    ws.focus_at(*WALL)
-    before = ws.job
-    stack = ws.document.undo_stack
-    depth_before = stack.index()
+    tl = ws.timeline.timeline
+    ws.model.set_frame(FIRST)
+    ws.model.focus_at(*POST)
+    ws.model.set_frame(FIRST + 3)
+    ws.model.focus_at(*WALL)
+    before = ws.model.job
+    stack = ws.model.undo_stack
+    depth_before = stack.index
 
     # drag the key at the last frame one frame left, keeping its height
     start = tl.key_position(FIRST + 3).toPoint()
@@ -237,7 +247,7 @@ def test_timeline_edits_change_the_job_and_undo_restores_it(window, qtbot):
     QTest.mouseMove(tl, QtCore.QPoint((start.x() + target.x()) // 2, start.y()))
     QTest.mouseMove(tl, target)
     QTest.mouseRelease(tl, QtCore.Qt.MouseButton.LeftButton, QtCore.Qt.KeyboardModifier.NoModifier, target)
-    keys = ws.job.focus.value.keys
+    keys = ws.model.job.focus.value.keys
     assert [k.frame for k in keys] == [FIRST, FIRST + 2]
     lo, hi = tl._range
     assert keys[1].value == pytest.approx(before.focus.value.keys[1].value, abs=(hi - lo) / tl.plot_rect().height() * 1.5)
@@ -246,13 +256,13 @@ def test_timeline_edits_change_the_job_and_undo_restores_it(window, qtbot):
     menu = tl.build_key_menu(float(FIRST))
     [constant] = [a for a in menu.actions() if a.text() == "Constant"]
     constant.trigger()
-    assert ws.job.focus.value.keys[0].interpolation == "constant"
-    assert ws.job.focus.value(FIRST + 1.5) == pytest.approx(ws.job.focus.value.keys[0].value)
+    assert ws.model.job.focus.value.keys[0].interpolation == "constant"
+    assert ws.model.job.focus.value(FIRST + 1.5) == pytest.approx(ws.model.job.focus.value.keys[0].value)
 
     # double-click adds a key at the frame under the cursor
     pos = QtCore.QPoint(int(tl.frame_to_x(FIRST + 1)), int(tl.value_to_y(10.0)))
     QTest.mouseDClick(tl, QtCore.Qt.MouseButton.LeftButton, QtCore.Qt.KeyboardModifier.NoModifier, pos)
-    keys = ws.job.focus.value.keys
+    keys = ws.model.job.focus.value.keys
     assert [k.frame for k in keys] == [FIRST, FIRST + 1, FIRST + 2]
     assert keys[1].value == pytest.approx(10.0, rel=0.05)
 
@@ -260,58 +270,60 @@ def test_timeline_edits_change_the_job_and_undo_restores_it(window, qtbot):
     tl.setFocus()
     tl.select_key(float(FIRST + 1))
     QTest.keyClick(tl, QtCore.Qt.Key.Key_Delete)
-    assert [k.frame for k in ws.job.focus.value.keys] == [FIRST, FIRST + 2]
+    assert [k.frame for k in ws.model.job.focus.value.keys] == [FIRST, FIRST + 2]
 
     # the strength curve is keyed through the value box at the current frame
-    ws.set_active_curve("strength")
-    ws.set_frame(FIRST + 1)
-    ws.value_spin.setValue(12.5)
-    assert ws.job.strength.value(FIRST + 1) == pytest.approx(12.5)
-    assert ws.shot.params.strength_px[1] == pytest.approx(12.5)
-    after = ws.job
+    ws.model.set_active_curve("strength")
+    ws.model.set_frame(FIRST + 1)
+    ws.keys.value_spin.setValue(12.5)
+    assert ws.model.job.strength.value(FIRST + 1) == pytest.approx(12.5)
+    assert ws.model.shot.strength_px[1] == pytest.approx(12.5)
+    after = ws.model.job
 
-    while stack.index() > depth_before:
-        stack.undo()
-    assert ws.job == before
-    assert ws.shot.params.focus_disparity == pytest.approx([1 / v for v in before.focus.value.evaluate(ws.shot.frames)])
-    while stack.canRedo():
-        stack.redo()
-    assert ws.job == after
+    while stack.index > depth_before:
+        ws.model.undo()
+    assert ws.model.job == before
+    assert ws.model.shot.focus_disparity == pytest.approx([1 / v for v in before.focus.value.evaluate(ws.model.shot.frames)])
+    while stack.can_redo:
+        ws.model.redo()
+    assert ws.model.job == after
 
 
 def test_invalid_edit_is_refused_and_not_recorded(window):
     ws = window.workspace
-    depth = ws.document.undo_stack.count()
-    job = ws.job
-    ws.set_frame(FIRST)
-    ws.value_spin.setValue(0.0)  # a focus distance of 0 cannot render
-    assert ws.job == job
-    assert ws.document.undo_stack.count() == depth
+    depth = len(ws.model.undo_stack)
+    job = ws.model.job
+    ws.model.set_frame(FIRST)
+    ws.keys.value_spin.setValue(0.0)  # a focus distance of 0 cannot render
+    assert ws.model.job == job
+    assert len(ws.model.undo_stack) == depth
     assert "must be > 0" in ws.status.text()
 
 
 class SlowEngine:
-    """The real engine, made slow, recording the thread it renders on."""
+    """The real engine, made slow, recording the thread and the frame of each render."""
 
     def __init__(self, engine, delay_s: float) -> None:
         self.engine, self.delay_s = engine, delay_s
         self.device = engine.device
         self.threads: list[int] = []
+        self.frames: list[int] = []
 
     def render(self, batch):
         self.threads.append(threading.get_ident())
+        self.frames.append(batch.frames[0])
         time.sleep(self.delay_s)
         return self.engine.render(batch)
 
 
-def test_preview_renders_off_the_gui_thread_and_the_ui_stays_responsive(qtbot, plate, tmp_path):
+def test_progressive_preview_coarse_at_once_then_the_engine_off_the_gui_thread(qtbot, plate, tmp_path):
     from focuspull.pipeline import make_engine
     from focuspull.ui import FocusPullWindow
 
     engines: list[SlowEngine] = []
 
     def factory(shot):
-        engines.append(SlowEngine(make_engine(shot), delay_s=1.5))
+        engines.append(SlowEngine(make_engine(shot), delay_s=1.0))
         return engines[-1]
 
     win = FocusPullWindow(engine_factory=factory)
@@ -319,47 +331,85 @@ def test_preview_renders_off_the_gui_thread_and_the_ui_stays_responsive(qtbot, p
     win.resize(900, 640)
     win.show()
     ws = win.workspace
-    assert ws.open_pattern(plate, output=str(tmp_path / "o" / "r.####.exr"))
+    assert ws.model.open_pattern(plate, output=str(tmp_path / "o" / "r.####.exr"))
+    qtbot.waitUntil(lambda: len(ws.model.cache.frames()) == 4, timeout=30000)
+    shown: list[tuple[float, int, str]] = []
+    ws.pipeline.shown.connect(lambda c: shown.append((time.monotonic(), c.frame, c.label)))
     ticks = []
     timer = QtCore.QTimer()
     timer.timeout.connect(lambda: ticks.append(time.monotonic()))
     timer.start(10)
 
-    ws.set_preview_scale(1)
-    ws.set_source("preview")  # starts the preview of the first frame
-    qtbot.waitUntil(lambda: bool(ws.previewer.busy and engines and engines[0].threads), timeout=30000)
+    ws.model.set_preview_scale(1)
+    asked = time.monotonic()
+    ws.model.set_source("preview")
+    qtbot.waitUntil(lambda: any(label for _, _, label in shown), timeout=30000)
+    t, frame, label = next(item for item in shown if item[2])
+    assert (frame, label) == (FIRST, "1/8 res coarse")
+    assert t - asked < 0.9  # the coarse picture does not wait for the engine's 1 s render
+    qtbot.waitUntil(lambda: bool(engines and engines[0].frames), timeout=30000)  # the engine is in its render
+
     started = time.monotonic()
-    ws.set_frame(FIRST + 1)  # scrub while the worker renders: returns at once, restarts the preview
-    ws.set_frame(FIRST + 2)
-    assert time.monotonic() - started < 0.75  # well under the 1.5 s the worker spends in one render
-    qtbot.waitUntil(lambda: ws.last_preview is not None and ws.last_preview.frame == FIRST + 2, timeout=30000)
+    ws.model.set_frame(FIRST + 1)  # scrub while the engine renders: returns at once, restarts the preview
+    ws.model.set_frame(FIRST + 2)
+    assert time.monotonic() - started < 0.3
+    qtbot.waitUntil(lambda: any(f == FIRST + 2 and label for _, f, label in shown), timeout=30000)
+    t, _, label = next(item for item in shown if item[1] == FIRST + 2 and item[2])
+    assert label == "1/8 res coarse" and t - started < 0.9  # while the engine still sleeps in its render
+    settle(qtbot, ws)
     timer.stop()
 
+    # then the engine at 1/4 and at the chosen resolution, each shown as it came
+    assert [label for _, f, label in shown if f == FIRST + 2 and label] == [
+        "1/8 res coarse", "1/4 res engine", "full res engine"]
+    assert ws.viewer.view.message == "preview full res engine"
+    assert ws.pipeline.preview.rgba.shape[:2] == (SHOT.height_px, SHOT.width_px)
+    # the frame scrubbed past never reached the engine; the first frame's render was dropped after its 1/4 pass
+    assert engines[0].frames == [FIRST, FIRST + 2, FIRST + 2]
     gui = threading.get_ident()
-    assert ws.last_preview.thread_id != gui
-    assert all(t != gui for t in engines[0].threads)
-    # the event loop kept turning while the worker slept in render (>= 1.5 s per frame)
-    assert sum(1 for t in ticks if t > started) >= 20
-    # the frame scrubbed past was cancelled before it was rendered: frames FIRST and FIRST+2 only
-    assert len(engines[0].threads) == 2
-    # the preview is what is shown, marked as such
-    assert ws.view._message.startswith("preview")
+    assert all(t != gui for t in engines[0].threads) and ws.pipeline.preview.thread_id != gui
+    # the event loop kept turning while the engine slept
+    assert sum(1 for t in ticks if t > started) >= 50
+
+
+def test_scrubbing_to_frames_not_yet_read_never_waits_for_the_read(qtbot, plate, tmp_path, monkeypatch):
+    import focuspull.ui.cache as cache_module
+    from focuspull.ui import FocusPullWindow
+
+    real = cache_module.load_frame_data
+
+    def slow_read(shot, frame):
+        time.sleep(0.4)
+        return real(shot, frame)
+
+    monkeypatch.setattr(cache_module, "load_frame_data", slow_read)
+    win = FocusPullWindow(cache_bytes=10**9)
+    qtbot.addWidget(win)
+    win.show()
+    ws = win.workspace
+    assert ws.model.open_pattern(plate, output=str(tmp_path / "o" / "r.####.exr"))
+    started = time.monotonic()
+    for frame in (FIRST + 3, FIRST + 2, FIRST + 1):
+        ws.model.set_frame(frame)
+        qtbot.wait(20)
+    assert time.monotonic() - started < 0.3  # three reads would take 1.2 s
+    assert ws.viewer.view.message.startswith("loading frame") or "loading frame" in ws.viewer.view.message
+    settle(qtbot, ws)
+    assert ws.pipeline.last.frame == FIRST + 1  # the frame stopped on is shown once read
 
 
 def test_preview_keeps_in_focus_pixels_and_blurs_the_rest(window, qtbot):
     ws = window.workspace
-    ws.set_frame(FIRST)
-    ws.focus_at(*WALL)  # focus on the wall
-    ws.set_active_curve("strength")
-    ws.value_spin.setValue(20.0)
-    ws.set_preview_scale(1)
-    ws.set_source("preview")
-    qtbot.waitUntil(
-        lambda: ws.last_preview is not None and ws.last_preview.revision == ws.document.revision, timeout=60000
-    )
-    result = ws.last_preview
-    assert result is not None and result.revision == ws.document.revision
-    plate_rgba = ws.frame_data(FIRST).rgba
+    ws.model.set_frame(FIRST)
+    ws.model.focus_at(*WALL)  # focus on the wall
+    ws.model.set_active_curve("strength")
+    ws.keys.value_spin.setValue(20.0)
+    ws.model.set_preview_scale(1)
+    ws.model.set_source("preview")
+    settle(qtbot, ws)
+    result = ws.pipeline.preview
+    assert result.revision == ws.model.revision and result.scale == 1 and result.method == "engine"
+    plate_rgba = ws.model.frame_data(FIRST).rgba
     # top-left wall corner: in focus and far from anything nearer, so unchanged
     np.testing.assert_allclose(result.rgba[:6, :6], plate_rgba[:6, :6], atol=1e-5)
     # the near post: CoC = 20 * (1/2 - 1/20) = 9 px, it is blurred
@@ -369,20 +419,22 @@ def test_preview_keeps_in_focus_pixels_and_blurs_the_rest(window, qtbot):
 
 def test_render_writes_every_frame_and_shows_the_result(window, qtbot, tmp_path):
     ws = window.workspace
-    ws.set_frame(FIRST)
-    ws.focus_at(*POST)
+    ws.model.set_frame(FIRST)
+    ws.model.focus_at(*POST)
+    ws.model.end_flash()
     with qtbot.waitSignal(ws.renderer.finished, timeout=120000):
         ws.start_render()
-        assert ws.cancel_action.isEnabled() and not ws.render_action.isEnabled()
-    out = SequencePattern.parse(ws.job.output.pattern)
+        assert ws.actions.cancel.isEnabled() and not ws.actions.render.isEnabled()
+    out = SequencePattern.parse(ws.model.job.output.pattern)
     assert out.frames_on_disk() == tuple(range(FIRST, FIRST + 4))
-    assert ws.progress.value() == ws.progress.maximum() == 4
-    assert ws.source == "render"
+    assert ws.render_bar.progress.value() == ws.render_bar.progress.maximum() == 4
+    assert ws.model.source == "render"
     # the viewer shows the rendered file, through the display transform
     expected = expected_display(out.path(FIRST))
-    grab = ws.view.grab().toImage()
+    settle(qtbot, ws)
+    grab = ws.viewer.view.grab().toImage()
     for x, y in POINTS:
-        got = view_pixel(grab, ws.view, x, y)
+        got = view_pixel(grab, ws.viewer.view, x, y)
         assert np.abs(np.subtract(got, expected[int(y), int(x)])).max() <= 2, (x, y, got)
 
 
@@ -391,23 +443,23 @@ def test_render_cancel_stops_before_the_remaining_frames(window, qtbot):
     with qtbot.waitSignal(ws.renderer.cancelled, timeout=120000):
         ws.start_render()
         ws.cancel_render()
-    written = SequencePattern.parse(ws.job.output.pattern).frames_on_disk()
+    written = SequencePattern.parse(ws.model.job.output.pattern).frames_on_disk()
     assert len(written) < 4
-    assert not ws.renderer.running and ws.render_action.isEnabled()
+    assert not ws.renderer.running and ws.actions.render.isEnabled()
 
 
 def test_save_and_open_jobs(window, qtbot, plate, tmp_path):
     from focuspull.ui import FocusPullWindow
 
     ws = window.workspace
-    ws.set_frame(FIRST)
-    ws.focus_at(*POST)
-    ws.set_frame(FIRST + 3)
-    ws.focus_at(*WALL)
+    ws.model.set_frame(FIRST)
+    ws.model.focus_at(*POST)
+    ws.model.set_frame(FIRST + 3)
+    ws.model.focus_at(*WALL)
     path = tmp_path / "job.json"
-    ws.save_job(str(path))
-    assert Job.load(path) == ws.job
-    assert ws.document.undo_stack.isClean()
+    ws.model.save_job(str(path))
+    assert Job.load(path) == ws.model.job
+    assert ws.model.undo_stack.is_clean
 
     # a job as a host node writes it (dense per-frame samples of its curves) opens with them
     frames = list(range(FIRST, FIRST + 4))
@@ -424,39 +476,42 @@ def test_save_and_open_jobs(window, qtbot, plate, tmp_path):
     other = FocusPullWindow()
     qtbot.addWidget(other)
     other.show()
-    assert other.workspace.open_job(str(host_path))
-    assert other.workspace.job == Job.load(host_path)
-    assert other.workspace.shot.frames == tuple(frames)
-    assert other.workspace.shot.params.focus_disparity == pytest.approx([0.5, 0.25, 0.125, 0.0625])
-    assert other.workspace.timeline.active_curve() == host_job.focus.value
+    assert other.workspace.model.open_job(str(host_path))
+    assert other.workspace.model.job == Job.load(host_path)
+    assert other.workspace.model.shot.frames == tuple(frames)
+    assert other.workspace.model.shot.focus_disparity == pytest.approx([0.5, 0.25, 0.125, 0.0625])
+    assert other.workspace.timeline.timeline.active_curve() == host_job.focus.value
 
 
-def test_overlays_follow_the_focus(window):
+def test_overlays_follow_the_focus(window, qtbot):
     ws = window.workspace
-    ws.set_frame(FIRST)
-    ws.focus_at(*WALL)
-    ws.set_active_curve("strength")
-    ws.value_spin.setValue(10.0)  # the post's CoC: 10 * (1/2 - 1/20) = 4.5 px
-    ws.set_overlay("focus")
-    grab = ws.view.grab().toImage()
-    wall = view_pixel(grab, ws.view, *WALL)
-    post = view_pixel(grab, ws.view, *POST)
+    ws.model.set_frame(FIRST)
+    ws.model.focus_at(*WALL)
+    ws.model.end_flash()  # the click's flash of the focus plane is over
+    ws.model.set_active_curve("strength")
+    ws.keys.value_spin.setValue(10.0)  # the post's CoC: 10 * (1/2 - 1/20) = 4.5 px
+    ws.model.set_overlay("focus")
+    settle(qtbot, ws)
+    grab = ws.viewer.view.grab().toImage()
+    wall = view_pixel(grab, ws.viewer.view, *WALL)
+    post = view_pixel(grab, ws.viewer.view, *POST)
     assert wall[1] > wall[0] + 60 and wall[1] > wall[2] + 60  # painted green: in focus
     assert not (post[1] > post[0] + 60)  # the post is out of focus
-    ws.set_overlay("depth")
-    grab = ws.view.grab().toImage()
-    d = 1.0 / read_image(SequencePattern.parse(ws.job.input.pattern).path(FIRST)).channel("Z")
+    ws.model.set_overlay("depth")
+    settle(qtbot, ws)
+    grab = ws.viewer.view.grab().toImage()
+    d = 1.0 / read_image(SequencePattern.parse(ws.model.job.input.pattern).path(FIRST)).channel("Z")
     near = (1 / SHOT.near_distance - d.min()) / (d.max() - d.min())  # grey of the post: disparity over the frame's range
-    assert view_pixel(grab, ws.view, *POST) == pytest.approx((255 * near,) * 3, abs=2)
-    assert view_pixel(grab, ws.view, *WALL) == (0, 0, 0)  # the farthest: black
+    assert view_pixel(grab, ws.viewer.view, *POST) == pytest.approx((255 * near,) * 3, abs=2)
+    assert view_pixel(grab, ws.viewer.view, *WALL) == (0, 0, 0)  # the farthest: black
 
 
 def test_playback_steps_through_cached_frames(window, qtbot):
     ws = window.workspace
-    qtbot.waitUntil(lambda: len(ws.cache.frames()) == 4, timeout=30000)
+    qtbot.waitUntil(lambda: len(ws.model.cache.frames()) == 4, timeout=30000)
     seen = []
-    ws.frameChanged.connect(seen.append)
-    ws.toggle_playback()
+    ws.model.changed.connect(lambda aspects: seen.append(ws.model.frame) if "frame" in aspects else None)
+    ws.playback.toggle()
     qtbot.waitUntil(lambda: len(seen) >= 5, timeout=10000)
-    ws.toggle_playback()
+    ws.playback.toggle()
     assert seen[:5] == [FIRST + 1, FIRST + 2, FIRST + 3, FIRST, FIRST + 1]

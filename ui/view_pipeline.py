@@ -58,6 +58,10 @@ class ViewPipeline(QtCore.QObject):
         self.preview_error = ""
         self._dirty = False
         self._closed = False
+        self._timer = QtCore.QTimer(self)  # gathers the changes of one event-loop turn; dies with the pipeline
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(0)
+        self._timer.timeout.connect(self._update)
 
         model.changed.connect(self._on_model_changed)
         self.loader.loaded.connect(self._on_loaded)
@@ -95,6 +99,8 @@ class ViewPipeline(QtCore.QObject):
 
     def shutdown(self) -> None:
         self._closed = True
+        self._timer.stop()
+        self.model.changed.disconnect(self._on_model_changed)
         self.loader.shutdown()
         self.previewer.shutdown()
         self.composer.shutdown()
@@ -113,7 +119,7 @@ class ViewPipeline(QtCore.QObject):
     def _schedule(self) -> None:
         if not self._dirty and not self._closed:
             self._dirty = True
-            QtCore.QTimer.singleShot(0, self._update)
+            self._timer.start()
 
     def _wants_preview(self) -> bool:
         return self.model.source == "preview"
