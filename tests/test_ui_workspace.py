@@ -515,3 +515,158 @@ def test_playback_steps_through_cached_frames(window, qtbot):
     qtbot.waitUntil(lambda: len(seen) >= 5, timeout=10000)
     ws.playback.toggle()
     assert seen[:5] == [FIRST + 1, FIRST + 2, FIRST + 3, FIRST, FIRST + 1]
+
+
+# -- typed fields, hover, flash, windows, wipe -------------------------------------------------
+def test_typed_frames_commit_before_render_without_enter(window, qtbot):
+    ws = window.workspace
+    edit = ws.render_bar.frames_edit
+    edit.setFocus()
+    edit.selectAll()
+    QTest.keyClicks(edit, f"{FIRST}-{FIRST + 1}")  # typed, no Enter
+    assert ws.model.job.input.frames is None
+    with qtbot.waitSignal(ws.renderer.finished, timeout=120000):
+        QTest.mouseClick(ws.render_bar.buttons["Render"], QtCore.Qt.MouseButton.LeftButton)
+    assert ws.model.job.input.frames == f"{FIRST}-{FIRST + 1}"
+    assert SequencePattern.parse(ws.model.job.output.pattern).frames_on_disk() == (FIRST, FIRST + 1)
+
+
+def test_typed_fields_commit_when_they_lose_focus(window, qtbot, tmp_path):
+    ws = window.workspace
+    window.activateWindow()
+    edit = ws.render_bar.output_edit
+    edit.setFocus()
+    qtbot.waitUntil(edit.hasFocus, timeout=5000)
+    edit.selectAll()
+    target = str(tmp_path / "typed" / "t.####.exr")
+    QTest.keyClicks(edit, target)
+    assert ws.model.job.output.pattern != target
+    ws.render_bar.frames_edit.setFocus()  # focus moves on: the output is committed
+    qtbot.waitUntil(lambda: ws.model.job.output.pattern == target, timeout=5000)
+    # a refused value is not kept: the field shows the job's value again
+    edit = ws.render_bar.frames_edit
+    QTest.keyClicks(edit, "10x-")
+    edit.clearFocus()
+    qtbot.waitUntil(lambda: edit.text() == "", timeout=5000)
+    assert ws.model.job.input.frames is None and "frames" in ws.status.text()
+
+
+def test_hover_readout_follows_the_click_that_set_a_key(window, qtbot):
+    ws = window.workspace
+    settle(qtbot, ws)
+    view = ws.viewer.view
+    QTest.mouseMove(view, view.image_to_widget(*POST).toPoint())
+    qtbot.waitUntil(lambda: "CoC" in ws.keys.pixel_info.text(), timeout=5000)
+    assert "CoC +0.0px" not in ws.keys.pixel_info.text()
+    QTest.mouseClick(view, QtCore.Qt.MouseButton.LeftButton, QtCore.Qt.KeyboardModifier.NoModifier,
+                     view.image_to_widget(*POST).toPoint())
+    assert ws.keys.pixel_info.text().endswith("CoC +0.0px")  # the depth just put in focus, without moving
+
+
+def test_click_to_focus_flashes_the_focus_plane_in_the_plate_view(window, qtbot):
+    ws = window.workspace
+    ws.model.set_frame(FIRST)
+    ws.model.set_active_curve("strength")
+    ws.keys.value_spin.setValue(20.0)  # the wall is 9 px out when the post is in focus
+    settle(qtbot, ws)
+    before = view_pixel(ws.viewer.view.grab().toImage(), ws.viewer.view, *POST)
+    _click(qtbot, ws, *POST)
+    settle(qtbot, ws)
+    assert ws.model.source == "plate" and ws.pipeline.last.flash
+    grab = ws.viewer.view.grab().toImage()
+    post, wall = view_pixel(grab, ws.viewer.view, *POST), view_pixel(grab, ws.viewer.view, *WALL)
+    assert post[1] > post[0] + 60 and post[1] > post[2] + 60 and post != before  # painted green: in focus
+    assert not (wall[1] > wall[0] + 60)  # out of focus: the plate as it was
+    assert "focus plane" in ws.viewer.view.message
+    qtbot.waitUntil(lambda: ws.model.flash is None, timeout=5000)  # a moment later the plate is back
+    settle(qtbot, ws)
+    after = view_pixel(ws.viewer.view.grab().toImage(), ws.viewer.view, *POST)
+    assert np.abs(np.subtract(after, before)).max() <= 2
+
+
+@pytest.fixture(scope="module")
+def cg_plate(tmp_path_factory) -> tuple[str, tuple[int, int, int, int]]:
+    """A 96x64 format whose data window is a 40x24 region at (30, 20): a CG element."""
+    import OpenImageIO as oiio
+
+    folder = tmp_path_factory.mktemp("cg")
+    x, y, w, h = 30, 20, 40, 24
+    for frame in (FIRST, FIRST + 1):
+        spec = oiio.ImageSpec(w, h, 5, oiio.FLOAT)
+        spec.channelnames = ("R", "G", "B", "A", "Z")
+        spec.x, spec.y = x, y
+        spec.full_x, spec.full_y, spec.full_width, spec.full_height = 0, 0, 96, 64
+        pixels = np.zeros((h, w, 5), np.float32)
+        pixels[..., :4] = (0.6, 0.5, 0.4, 1.0)
+        pixels[..., 4] = 3.0
+        out = oiio.ImageOutput.create(str(folder / f"cg.{frame}.exr"))
+        out.open(str(folder / f"cg.{frame}.exr"), spec)
+        out.write_image(pixels)
+        out.close()
+    return str(folder / "cg.####.exr"), (x, y, w, h)
+
+
+def test_display_window_is_framed_with_the_data_window_inside(qtbot, cg_plate, tmp_path):
+    from focuspull.ui import FocusPullWindow
+    from focuspull.ui.viewer import DISPLAY_FILL
+
+    pattern, (x, y, w, h) = cg_plate
+    win = FocusPullWindow()
+    qtbot.addWidget(win)
+    win.resize(900, 640)
+    win.show()
+    ws = win.workspace
+    assert ws.model.open_pattern(pattern, output=str(tmp_path / "o" / "r.####.exr")), ws.status.text()
+    settle(qtbot, ws)
+    view = ws.viewer.view
+    assert ws.pipeline.last.windows.display == (-x, -y, 96, 64)  # the format, in data-window pixels
+    grab = view.grab().toImage()
+
+    def at(px: float, py: float) -> tuple:  # a point given in display-window pixels
+        return view_pixel(grab, view, px - x, py - y)
+
+    inside = at(x + w / 2, y + h / 2)
+    assert inside[0] > 100 and inside != at(5, 5)  # the element's colour
+    fill = (DISPLAY_FILL.red(), DISPLAY_FILL.green(), DISPLAY_FILL.blue())
+    assert at(5, 5) == fill and at(90, 60) == fill  # inside the format, outside the data window
+    # fit frames the whole format, not just the element: it spans the view's width or height
+    top_left, bottom_right = view.image_to_widget(-x, -y), view.image_to_widget(96 - x, 64 - y)
+    assert (bottom_right.x() - top_left.x() >= view.width() - 2) or (bottom_right.y() - top_left.y() >= view.height() - 2)
+    outside = grab.pixelColor(int(top_left.x()) - 3, int(top_left.y()) + 10) if top_left.x() > 3 else \
+        grab.pixelColor(int(top_left.x()) + 10, int(top_left.y()) - 3)
+    assert (outside.red(), outside.green(), outside.blue()) == (38, 38, 38)  # the viewer's background
+
+
+def test_ab_wipe_shows_the_plate_left_and_the_render_right(window, qtbot):
+    ws = window.workspace
+    ws.model.set_frame(FIRST)
+    ws.model.focus_at(*WALL)
+    ws.model.end_flash()
+    ws.model.set_active_curve("strength")
+    ws.keys.value_spin.setValue(20.0)
+    ws.render_bar.frames_edit.setText(str(FIRST))
+    ws.render_bar.frames_edit.setModified(True)
+    with qtbot.waitSignal(ws.renderer.finished, timeout=120000):
+        ws.start_render()
+    assert ws.model.source == "render"
+    ws.viewer.wipe_check.setChecked(True)
+    assert ws.model.wipe == 0.5
+    settle(qtbot, ws)
+    view = ws.viewer.view
+    grab = view.grab().toImage()
+    plate = expected_display(ws.model.shot.input.path(FIRST))
+    render = expected_display(ws.model.shot.output.path(FIRST))
+    left, right = (20.5, 32.5), POST  # both blurred in the render; the post is right of the split at x = 48
+    assert np.abs(np.subtract(plate[int(left[1]), int(left[0])], render[int(left[1]), int(left[0])])).max() > 6
+    assert np.abs(np.subtract(view_pixel(grab, view, *left), plate[int(left[1]), int(left[0])])).max() <= 2
+    assert np.abs(np.subtract(view_pixel(grab, view, *right), render[int(right[1]), int(right[0])])).max() <= 2
+    assert ws.viewer.view.message.startswith("A/B: plate | render")
+    # Ctrl-drag moves the split: the whole frame is now the plate
+    QTest.mousePress(view, QtCore.Qt.MouseButton.LeftButton, QtCore.Qt.KeyboardModifier.ControlModifier,
+                     view.image_to_widget(95.0, 10.0).toPoint())
+    QTest.mouseRelease(view, QtCore.Qt.MouseButton.LeftButton, QtCore.Qt.KeyboardModifier.ControlModifier,
+                       view.image_to_widget(95.0, 10.0).toPoint())
+    assert ws.model.wipe == pytest.approx(95 / 96, abs=0.02)
+    settle(qtbot, ws)
+    grab = view.grab().toImage()
+    assert np.abs(np.subtract(view_pixel(grab, view, *right), plate[int(right[1]), int(right[0])])).max() <= 2
