@@ -101,8 +101,8 @@ def test_hover_readout_follows_a_new_key_at_once(model):
     model.focus_at(*POST)  # no mouse move after the click
     assert model.pixel_readout().endswith("CoC +0.0px")
     model.set_hover(WALL)
-    p = model.frame_params()
-    expected = p.strength_px * (1 / SHOT.far_distance - p.focus_disparity)
+    law = model.coc_law()
+    expected = law["strength_px"] * (1 / SHOT.far_distance - law["focus_disparity"])
     assert model.pixel_readout().endswith(f"CoC {expected:+.1f}px")
 
 
@@ -142,5 +142,5 @@ def test_view_settings_are_checked(model):
 def test_coc_uses_the_resolved_frame_values(model):
     model.focus_at(*WALL)
     d = np.array([[1 / SHOT.far_distance, 1 / SHOT.near_distance]], np.float32)
-    p = model.frame_params()
-    np.testing.assert_allclose(model.coc_px(model.frame, d), [[0.0, p.strength_px * (0.5 - 0.05)]], atol=1e-5)
+    k = model.coc_law()["strength_px"]
+    np.testing.assert_allclose(model.coc_px(model.frame, d), [[0.0, k * (0.5 - 0.05)]], atol=1e-5)

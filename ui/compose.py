@@ -67,9 +67,7 @@ class ComposeRequest:
     overlay: str = "none"
     wipe: float | None = None
     flash: bool = False  # paint the in-focus matte (after a click to focus)
-    focus_disparity: float = 0.0
-    strength_px: float = 0.0
-    coc_options: Mapping[str, float] = field(default_factory=dict)
+    coc_law: Mapping[str, float] = field(default_factory=dict)  # arguments of the CoC law at this frame
     focus_threshold_px: float = 1.0
     step: int = 1  # plate pixels per composed pixel
 
@@ -148,7 +146,7 @@ def compose(request: ComposeRequest, cancel: CancelToken | None = None, report: 
     disparity = plate.disparity[::step, ::step][: shown[0], : shown[1]]
     coc = None
     if request.overlay in ("coc", "focus") or request.flash:
-        coc = signed_coc_px(disparity, request.focus_disparity, request.strength_px, **request.coc_options)
+        coc = signed_coc_px(disparity, **request.coc_law)
     rgb = apply_overlay(request.overlay, rgb, disparity, coc, request.focus_threshold_px)
     if request.flash and coc is not None:
         rgb = focus_rgb(rgb, coc, request.focus_threshold_px)

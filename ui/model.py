@@ -64,15 +64,6 @@ class FocusFlash:
     revision: int  # the job revision made by the click
 
 
-@dataclass(frozen=True)
-class FrameParams:
-    """The resolved focus, strength and CoC options of one frame."""
-
-    focus_disparity: float
-    strength_px: float
-    coc_options: dict[str, float]
-
-
 class WorkspaceModel:
     def __init__(self, cache_bytes: int = DEFAULT_CACHE_BYTES) -> None:
         self.changed = Signal()  # frozenset of aspects
@@ -229,19 +220,18 @@ class WorkspaceModel:
             self._emit(FLASH)
 
     # ================================================================ per-frame values
-    def frame_params(self, frame: int | None = None) -> FrameParams:
-        """Focus disparity, K and the CoC options the engine uses at ``frame``."""
+    def coc_law(self, frame: int | None = None) -> dict[str, float]:
+        """The arguments of the CoC law at ``frame`` (focus disparity, K, in-focus width, front/back scales)."""
         assert self.shot is not None
         shot = self.shot
         i = shot.index(self.frame if frame is None else frame)
         extra = shot.extra
         options = {name: float(extra[name][i]) for name in ("front_scale", "back_scale", "in_focus_width") if name in extra}
-        return FrameParams(shot.focus_disparity[i], shot.strength_px[i], options)
+        return {"focus_disparity": shot.focus_disparity[i], "strength_px": shot.strength_px[i], **options}
 
     def coc_px(self, frame: int, disparity: "np.ndarray") -> "np.ndarray":
         """Signed CoC radius (plate pixels) of disparities of a frame at the current settings."""
-        p = self.frame_params(frame)
-        return signed_coc_px(disparity, p.focus_disparity, p.strength_px, **p.coc_options)
+        return signed_coc_px(disparity, **self.coc_law(frame))
 
     def pixel_readout(self) -> str:
         """Depth and CoC under the hovered point with the current keys ('' when nothing to say)."""
@@ -262,12 +252,12 @@ class WorkspaceModel:
     def frame_info(self) -> str:
         if self.job is None or self.frame is None:
             return ""
-        p = self.frame_params()
-        d_f = p.focus_disparity
+        law = self.coc_law()
+        d_f = law["focus_disparity"]
         focus = f"distance {1 / d_f:.4g}" if focus_units(self.job) == "distance" and d_f > 0 else f"disparity {d_f:.4g}"
         keyed = [n for n in CURVES if (c := self.curve(n)) is not None and keyops.key_at(c, self.frame)]
         marks = f"  · keyed: {', '.join(keyed)}" if keyed else ""
-        return f"focus {focus}   K {p.strength_px:.4g} px{marks}"
+        return f"focus {focus}   K {law['strength_px']:.4g} px{marks}"
 
     # ================================================================ curves and keys
     def curve(self, name: str) -> "Curve | None":

@@ -88,9 +88,7 @@ class PreviewRequest:
     shot: "Shot"
     data: "FrameData"
     scale: int  # the chosen resolution, 1/scale
-    focus_disparity: float
-    strength_px: float
-    coc_options: Mapping[str, float]
+    coc_law: Mapping[str, float]  # arguments of the CoC law at this frame (K in plate pixels)
 
 
 class _Proxies:
@@ -115,8 +113,8 @@ def coarse_task(proxies: _Proxies, request: PreviewRequest, cancel: CancelToken,
     started = time.monotonic()
     small = proxies.get(request.data)
     cancel.check()
-    radius = signed_coc_px(small.disparity, request.focus_disparity, request.strength_px / COARSE_SCALE,
-                           **request.coc_options)
+    law = {**request.coc_law, "strength_px": request.coc_law["strength_px"] / COARSE_SCALE}
+    radius = signed_coc_px(small.disparity, **law)
     rgba = coarse_defocus(small.rgba, radius)
     return PreviewResult(request.revision, request.data.frame, COARSE_SCALE, "fast", rgba,
                          time.monotonic() - started, threading.get_ident())

@@ -150,14 +150,12 @@ class ViewPipeline(QtCore.QObject):
             return
         self._asked = key
         self.preview_error = ""
-        p = model.frame_params()
         self.previewer.request(PreviewRequest(model.revision, model.shot, data, model.preview_scale,  # type: ignore[arg-type]
-                                              p.focus_disparity, p.strength_px, p.coc_options))
+                                              model.coc_law()))
 
     def _compose(self, data: object) -> None:
         model = self.model
         assert model.shot is not None and model.frame is not None
-        p = model.frame_params()
         preview = self.preview
         label = ""
         if preview is not None:
@@ -170,7 +168,7 @@ class ViewPipeline(QtCore.QObject):
             render_colorspace=model.shot.output_colorspace,
             display=model.display, view=model.view_name, exposure_stops=model.exposure_stops,
             overlay=model.overlay, wipe=model.wipe, flash=flash,
-            focus_disparity=p.focus_disparity, strength_px=p.strength_px, coc_options=p.coc_options,
+            coc_law=model.coc_law(),
             focus_threshold_px=model.focus_threshold_px,
             step=self._step(data.disparity.shape[::-1]),  # type: ignore[attr-defined]
         )
