@@ -20,7 +20,7 @@ from focuspull.errors import FocusPullError
 from focuspull.ui._qt import QtGui
 from focuspull.ui.display import display_rgb, quantize, resize_nearest
 from focuspull.ui.overlays import apply_overlay, focus_rgb, signed_coc_px
-from focuspull.ui.tasks import CancelToken, Report
+from focuspull.ui.tasks import CancelToken
 
 if TYPE_CHECKING:
     import numpy as np
@@ -60,6 +60,7 @@ class ComposeRequest:
     result: "np.ndarray | None" = None  # the preview's rgba (any resolution), when source is preview
     render_path: str | None = None  # the rendered file, when source is render
     render_colorspace: str | None = None
+    result_scale: int = 1  # the preview is 1/result_scale of the plate
     label: str = ""  # what the result is ("1/8 res coarse", ...)
     display: str | None = None
     view: str | None = None
@@ -84,6 +85,7 @@ class Composed:
     wipe: float | None
     flash: bool
     label: str  # the preview shown ("" for none)
+    quick: bool = False  # a reduced picture shown while the full one is made
 
 
 def _read_render(request: ComposeRequest) -> tuple["np.ndarray | None", str]:
@@ -116,7 +118,7 @@ def _display(request: ComposeRequest, rgb: "np.ndarray", cancel: CancelToken) ->
     return np.concatenate(bands, axis=0) if bands else rgb[..., :3]
 
 
-def compose(request: ComposeRequest, cancel: CancelToken | None = None, report: Report | None = None) -> Composed:
+def compose(request: ComposeRequest, cancel: CancelToken | None = None) -> Composed:
     """The viewer's image for ``request`` (display-referred 8 bits, 1/step of the plate)."""
     import numpy as np
 
@@ -124,17 +126,18 @@ def compose(request: ComposeRequest, cancel: CancelToken | None = None, report: 
     plate = request.plate
     height, width = plate.disparity.shape
     step = max(int(request.step), 1)
-    shown = (-(-height // step), -(-width // step))
-
     base, message = plate.rgba, "plate"
     if request.source == "preview":
         if request.result is not None:
             base, message = request.result, f"preview {request.label}"
+            # a reduced preview is composed at its own size (the viewer enlarges it): no work on pixels it lacks
+            step = max(step, int(request.result_scale))
         else:
             message = "plate — preview rendering…"
     elif request.source == "render":
         rgb, message = _read_render(request)
         base = rgb if rgb is not None else plate.rgba
+    shown = (-(-height // step), -(-width // step))
     rgb = _display(request, resize_nearest(base, *shown), cancel)
 
     if request.wipe is not None and request.source != "plate":

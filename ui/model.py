@@ -25,7 +25,7 @@ from focuspull.ui import keys as keyops
 from focuspull.ui.events import Signal
 from focuspull.ui.overlays import DEFAULT_FOCUS_THRESHOLD_PX, OVERLAYS, signed_coc_px
 from focuspull.ui.sampling import data_to_display, focus_units, focus_value, pick_disparity
-from focuspull.ui.session import DEFAULT_CACHE_BYTES, FrameCache, load_frame_data, needs_prepare, new_job, update_shot
+from focuspull.ui.session import DEFAULT_CACHE_BYTES, FrameCache, load_frame_data, needs_reread, new_job, update_shot
 from focuspull.ui.undo import UndoStack
 
 if TYPE_CHECKING:
@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 #: aspects of a change
 JOB = "job"  # the job or its resolved per-frame values (edits, undo, open)
-SHOT = "shot"  # a new shot: frames, colour config, cache emptied
+SHOT = "shot"  # a new plate, depth or colour config: frames read again
 FRAME = "frame"
 VIEW = "view"  # source, overlay, exposure, display/view, preview scale, wipe
 CURVE = "curve"  # the curve being edited
@@ -451,7 +451,7 @@ class WorkspaceModel:
 
     def _set_job(self, job: "Job", shot: "Shot", aspects: set[str]) -> None:
         aspects = set(aspects) | {JOB}
-        if self.shot is None or needs_prepare(self.shot.job, job):
+        if self.shot is None or needs_reread(self.shot.job, job):
             aspects.add(SHOT)
             self.cache.clear()
             if self.frame not in shot.frames:

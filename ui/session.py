@@ -32,6 +32,8 @@ DEFAULT_MAX_COC_FRACTION = 0.02
 
 #: job fields whose change needs the shot resolved again against the disk
 STRUCTURAL_FIELDS = ("input", "depth", "engine", "aperture", "ocio_config")
+#: ... and of those, the ones that change the pixels read (the frames in memory are then stale)
+PIXEL_FIELDS = ("input", "depth", "ocio_config")
 
 
 def default_output(pattern: str) -> str:
@@ -119,6 +121,11 @@ def suggested_focus_strength(job: "Job", data: "FrameData") -> tuple[float, floa
 
 def needs_prepare(old: "Job | None", new: "Job") -> bool:
     return old is None or any(getattr(old, name) != getattr(new, name) for name in STRUCTURAL_FIELDS)
+
+
+def needs_reread(old: "Job | None", new: "Job") -> bool:
+    """The frames read for ``old`` are not those of ``new`` (another plate, depth or colour config)."""
+    return old is None or any(getattr(old, name) != getattr(new, name) for name in PIXEL_FIELDS)
 
 
 FrameReader = Callable[[Sequence[int]], Iterable["FrameData"]]

@@ -11,6 +11,7 @@ into one request.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 from collections.abc import Callable
@@ -70,6 +71,7 @@ class ViewPipeline(QtCore.QObject):
         self.previewer.ready.connect(self._on_preview)
         self.previewer.failed.connect(self._on_preview_failed)
         self.composer.finished.connect(self._on_composed)
+        self.composer.reported.connect(self._on_composed)  # a quick reduced picture before the full one
         self.composer.failed.connect(lambda task, message: self.failed.emit(message))
 
     @property
@@ -82,7 +84,7 @@ class ViewPipeline(QtCore.QObject):
         model, last = self.model, self.last
         if model.shot is None:
             return True
-        if self._dirty or self.composer.busy or last is None:
+        if self._dirty or self.composer.busy or last is None or last.quick:
             return False
         if (last.frame, last.revision, last.source) != (model.frame, model.revision, model.source):
             return False
@@ -164,6 +166,7 @@ class ViewPipeline(QtCore.QObject):
         request = ComposeRequest(
             frame=model.frame, revision=model.revision, plate=data, color=model.shot.color,  # type: ignore[arg-type]
             source=model.source, result=preview.rgba if preview is not None else None, label=label,
+            result_scale=preview.scale if preview is not None else 1,
             render_path=model.shot.output.path(model.frame) if model.source == "render" else None,
             render_colorspace=model.shot.output_colorspace,
             display=model.display, view=model.view_name, exposure_stops=model.exposure_stops,
@@ -199,5 +202,14 @@ class ViewPipeline(QtCore.QObject):
         self.shown.emit(composed)
 
 
+#: a composed picture larger than this (pixels) is preceded by one at a quarter of its size
+QUICK_PICTURE_PX = 200_000
+QUICK_STEP = 4
+
+
 def _compose_task(request: ComposeRequest, cancel, report) -> Composed:  # type: ignore[no-untyped-def]
-    return compose(request, cancel, report)
+    height, width = request.plate.disparity.shape
+    if (height // request.step) * (width // request.step) > QUICK_PICTURE_PX:
+        quick = compose(dataclasses.replace(request, step=request.step * QUICK_STEP), cancel)
+        report(dataclasses.replace(quick, quick=True))
+    return compose(request, cancel)
