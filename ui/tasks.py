@@ -10,6 +10,11 @@ the GUI thread, tagged with the task id; those of a cancelled task are
 dropped. A task already inside a long call (one engine render) finishes that
 call and is then dropped, so tasks check ``cancel`` between their steps.
 
+On Linux the worker threads run at a lower scheduling priority (nice
++:data:`WORKER_NICE`, threads the task starts inherit it): on a busy machine
+the GUI thread is then scheduled first and the interface stays responsive,
+while the tasks still get the rest of the CPU.
+
 Qt aborts the process when a running QThread is destroyed, and a widget can
 be destroyed without being closed (garbage collection, a host deleting a
 panel), so threads are kept in a module registry until they have finished,
@@ -21,6 +26,8 @@ from __future__ import annotations
 import atexit
 import itertools
 import logging
+import os
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,6 +39,18 @@ from focuspull.ui._qt import QtCore
 log = logging.getLogger(__name__)
 
 Report = Callable[[Any], None]
+
+#: how much nicer than the GUI thread the worker threads are (Linux)
+WORKER_NICE = 10
+
+
+def _lower_this_threads_priority() -> None:
+    if sys.platform.startswith("linux"):
+        try:  # on Linux a thread is a task with its own nice value
+            tid = threading.get_native_id()
+            os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + WORKER_NICE)
+        except OSError as err:  # never fatal: the tasks run at the normal priority
+            log.debug("cannot lower the worker thread's priority: %s", err)
 
 
 class CancelToken:
@@ -66,8 +85,15 @@ class _Worker(QtCore.QObject):
     failed = QtCore.Signal(int, str)
     dropped = QtCore.Signal(int)
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._niced = False
+
     @QtCore.Slot(object)
     def run(self, task: _Task) -> None:
+        if not self._niced:  # the first task runs on the worker thread: lower its priority once
+            self._niced = True
+            _lower_this_threads_priority()
         token = task.cancel
 
         def report(payload: Any) -> None:

@@ -72,6 +72,8 @@ class CurveTimeline(QtWidgets.QWidget):
         self._selected: float | None = None
         self._range: tuple[float, float] = (0.0, 1.0)
         self._drag: dict | None = None  # {"mode": "key"|"scrub", ...}
+        self._paths: dict[tuple, QtGui.QPainterPath] = {}
+        self._ranges: dict[tuple, tuple[float, float]] = {}
 
     # -- state ----------------------------------------------------------------------
     def set_frames(self, frames: Sequence[int]) -> None:
@@ -159,6 +161,14 @@ class CurveTimeline(QtWidgets.QWidget):
         return QtCore.QPointF(self.frame_to_x(key.frame), self.value_to_y(key.value))
 
     def _curve_range(self, curve: Curve) -> tuple[float, float]:
+        key = ("range", curve, self._frames)
+        if key not in self._ranges:
+            if len(self._ranges) > 16:
+                self._ranges.clear()
+            self._ranges[key] = self._value_span(curve)
+        return self._ranges[key]
+
+    def _value_span(self, curve: Curve) -> tuple[float, float]:
         values = list(curve.evaluate(self._frames)) if self._frames else []
         lo_f, hi_f = self._frame_span()
         values += [k.value for k in curve.keys if lo_f <= k.frame <= hi_f] or [curve.keys[0].value]
@@ -264,16 +274,6 @@ class CurveTimeline(QtWidgets.QWidget):
             v += step
 
     def _paint_curve(self, p: QtGui.QPainter, curve: Curve, faint: bool, colour: QtGui.QColor) -> None:
-        rect = self.plot_rect()
-        lo, hi = self._frame_span()
-        n = max(int(rect.width() / 2), 2)
-        frames = [lo + (hi - lo) * i / n for i in range(n + 1)]
-        values = curve.evaluate(frames)
-        value_range = self._curve_range(curve) if faint else self._range
-        path = QtGui.QPainterPath()
-        for i, (f, v) in enumerate(zip(frames, values)):
-            point = QtCore.QPointF(self.frame_to_x(f), self.value_to_y(v, value_range))
-            path.moveTo(point) if i == 0 else path.lineTo(point)
         pen_colour = QtGui.QColor(colour)
         if faint:
             pen_colour.setAlpha(90)
@@ -282,7 +282,28 @@ class CurveTimeline(QtWidgets.QWidget):
             pen.setStyle(QtCore.Qt.PenStyle.DashLine)
         p.setPen(pen)
         p.setBrush(QtCore.Qt.BrushStyle.NoBrush)
-        p.drawPath(path)
+        p.drawPath(self._curve_path(curve, faint))
+
+    def _curve_path(self, curve: Curve, faint: bool) -> QtGui.QPainterPath:
+        """The curve sampled every 2 widget pixels; kept while the curve, range and size stay (a scrub only
+        moves the frame line, and re-evaluating the curves in Python on every frame would stall the GUI)."""
+        value_range = self._curve_range(curve) if faint else self._range
+        key = (curve, faint, value_range, self._frame_span(), self.width(), self.height())
+        path = self._paths.get(key)
+        if path is not None:
+            return path
+        rect = self.plot_rect()
+        lo, hi = self._frame_span()
+        n = max(int(rect.width() / 2), 2)
+        frames = [lo + (hi - lo) * i / n for i in range(n + 1)]
+        path = QtGui.QPainterPath()
+        for i, (f, v) in enumerate(zip(frames, curve.evaluate(frames))):
+            point = QtCore.QPointF(self.frame_to_x(f), self.value_to_y(v, value_range))
+            path.moveTo(point) if i == 0 else path.lineTo(point)
+        if len(self._paths) > 16:
+            self._paths.clear()
+        self._paths[key] = path
+        return path
 
     def _paint_keys(self, p: QtGui.QPainter, curve: Curve) -> None:
         lo, hi = self._frame_span()
