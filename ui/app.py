@@ -20,6 +20,11 @@ def _application(argv: Sequence[str] | None, offscreen: bool) -> Any:
     if offscreen and not os.environ.get("QT_QPA_PLATFORM"):
         # Must be decided before the QApplication exists.
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    from focuspull.ui.platform_libs import will_use_xcb, xcb_problem
+
+    if will_use_xcb() and (problem := xcb_problem()):
+        # Qt would abort the process with a vaguer message; say what to install instead.
+        raise FocusPullError(problem)
     from focuspull.ui._qt import QtWidgets
 
     return QtWidgets.QApplication.instance() or QtWidgets.QApplication(list(argv or ["focuspull"]))
@@ -68,7 +73,11 @@ def main(
     argv: Sequence[str] | None = None,
 ) -> int:
     """Open the workspace on a plate or job; with ``screenshot`` write a PNG and exit."""
-    app = _application(argv, offscreen=screenshot is not None)
+    try:
+        app = _application(argv, offscreen=screenshot is not None)
+    except FocusPullError as err:
+        log.error("%s", err)
+        return 2
     from focuspull.ui.window import FocusPullWindow
 
     window = FocusPullWindow()

@@ -1,8 +1,9 @@
 """``focuspull doctor``: is everything in place to render from a host, and what to fix.
 
 Checks the worker interpreter the hosts will start (it must import focuspull
-and torch), the OCIO config, the GPU, the neural engine's weights and the host
-plugin folders. Every problem comes with the command or setting that fixes it.
+and torch), the OCIO config, the GPU, the neural engine's weights, the host
+plugin folders and, for ``focuspull ui``, the system libraries Qt's X11
+platform plugin needs. Every problem comes with the command or setting that fixes it.
 Exit code 1 when a check failed (warnings do not fail).
 """
 
@@ -132,8 +133,22 @@ def check_hosts(home: Path | None) -> list[Check]:
     return checks
 
 
+def check_ui() -> Check:
+    """``focuspull ui`` on Linux: can Qt's X11 (xcb) platform plugin load its system libraries?"""
+    from focuspull.ui.platform_libs import install_hint, missing_libraries, xcb_plugin
+
+    plugin = xcb_plugin()
+    if plugin is None:
+        return Check("ui", SKIP, "no PySide6 with an X11 plugin here (pip install focuspull[ui] on Linux for the workspace)")
+    missing = missing_libraries(plugin)
+    if missing:
+        return Check("ui", WARN, f"Qt's X11 plugin cannot load ({', '.join(missing)} not found): `focuspull ui` "
+                     "will not open a window (offscreen screenshots still work)", install_hint(missing))
+    return Check("ui", OK, f"Qt's X11 plugin finds its libraries ({plugin.name})")
+
+
 def collect(home: Path | None = None, quick: bool = False) -> list[Check]:
-    return [check_worker(home, quick), check_ocio(), check_gpu(), check_weights(), *check_hosts(home)]
+    return [check_worker(home, quick), check_ocio(), check_gpu(), check_weights(), *check_hosts(home), check_ui()]
 
 
 def run(args: argparse.Namespace) -> int:
