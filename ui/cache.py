@@ -10,22 +10,32 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from focuspull.errors import FocusPullError
 from focuspull.ui._qt import QtCore
 from focuspull.ui.session import FrameCache, frame_bytes, load_frame_data
-from focuspull.ui.tasks import CancelToken, Report, TaskRunner
+from focuspull.ui.tasks import NICE_BACKGROUND, CancelToken, Report, TaskRunner
 
 if TYPE_CHECKING:
-    from focuspull.pipeline import Shot
+    from focuspull.pipeline import FrameData, Shot
 
 log = logging.getLogger(__name__)
 
 
-def fill_cache(cache: FrameCache, shot: "Shot", frames: Sequence[int], cancel: CancelToken, report: Report) -> None:
-    """Read ``frames`` into ``cache`` until it is full; reports (frame, evicted frames) per frame read."""
+def fill_cache(
+    cache: FrameCache,
+    shot: "Shot",
+    frames: Sequence[int],
+    on_read: Callable[["FrameData"], object] | None,
+    cancel: CancelToken,
+    report: Report,
+) -> None:
+    """Read ``frames`` into ``cache`` until it is full; reports (frame, evicted frames) per frame read.
+
+    ``on_read(data)`` runs on this thread after each read (e.g. to make the preview's reduced plate).
+    """
     generation = cache.generation
     last_size = None
     for frame in frames:
@@ -42,7 +52,10 @@ def fill_cache(cache: FrameCache, shot: "Shot", frames: Sequence[int], cancel: C
         except FocusPullError as err:
             raise FocusPullError(f"frame {frame}: {err}") from err
         last_size = frame_bytes(data)
-        report((frame, cache.put(data, generation)))
+        evicted = cache.put(data, generation)
+        if on_read is not None:
+            on_read(data)
+        report((frame, evicted))
 
 
 class CacheLoader(QtCore.QObject):
@@ -50,10 +63,16 @@ class CacheLoader(QtCore.QObject):
     evicted = QtCore.Signal(object)  # frames
     failed = QtCore.Signal(str)
 
-    def __init__(self, cache: FrameCache, parent: QtCore.QObject | None = None) -> None:
+    def __init__(
+        self,
+        cache: FrameCache,
+        parent: QtCore.QObject | None = None,
+        on_read: Callable[["FrameData"], object] | None = None,
+    ) -> None:
         super().__init__(parent)
         self.cache = cache
-        self.runner = TaskRunner("focuspull-frame-cache", self)
+        self._on_read = on_read
+        self.runner = TaskRunner("focuspull-frame-cache", self, nice=NICE_BACKGROUND)
         self.runner.reported.connect(self._on_reported)
         self.runner.failed.connect(lambda task, message: self.failed.emit(message))
 
@@ -63,7 +82,7 @@ class CacheLoader(QtCore.QObject):
         if first in frames:
             i = frames.index(first)
             frames = frames[i:] + frames[:i]
-        self.runner.submit(functools.partial(fill_cache, self.cache, shot, frames))
+        self.runner.submit(functools.partial(fill_cache, self.cache, shot, frames, self._on_read))
 
     def stop(self) -> None:
         self.runner.cancel()

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 from focuspull.ui._qt import QtCore
 from focuspull.ui.coarse import coarse_defocus, downsample
 from focuspull.ui.overlays import signed_coc_px
-from focuspull.ui.tasks import CancelToken, Report, TaskRunner
+from focuspull.ui.tasks import NICE_HEAVY, CancelToken, Report, TaskRunner
 
 if TYPE_CHECKING:
     import numpy as np
@@ -91,25 +91,29 @@ class PreviewRequest:
     coc_law: Mapping[str, float]  # arguments of the CoC law at this frame (K in plate pixels)
 
 
-class _Proxies:
-    """The 1/8 plates of recent frames (made on the coarse thread only)."""
+class Proxies:
+    """The 1/8 plates of recent frames: made when a frame is read (on the loader's thread), so the coarse
+    pass of a frame change does not start by reducing a full plate."""
 
-    def __init__(self, size: int = 64) -> None:
+    def __init__(self, size: int = 256) -> None:
         self._items: OrderedDict[int, tuple[FrameData, FrameData]] = OrderedDict()
         self._size = size
+        self._lock = threading.Lock()
 
     def get(self, data: "FrameData") -> "FrameData":
-        item = self._items.get(data.frame)
+        with self._lock:
+            item = self._items.get(data.frame)
         if item is None or item[0] is not data:
             item = (data, downsample(data, COARSE_SCALE))
+        with self._lock:
             self._items[data.frame] = item
+            self._items.move_to_end(data.frame)
             while len(self._items) > self._size:
                 self._items.popitem(last=False)
-        self._items.move_to_end(data.frame)
         return item[1]
 
 
-def coarse_task(proxies: _Proxies, request: PreviewRequest, cancel: CancelToken, report: Report) -> PreviewResult:
+def coarse_task(proxies: Proxies, request: PreviewRequest, cancel: CancelToken, report: Report) -> PreviewResult:
     started = time.monotonic()
     small = proxies.get(request.data)
     cancel.check()
@@ -168,8 +172,8 @@ class PreviewPipeline(QtCore.QObject):
     ) -> None:
         super().__init__(parent)
         self.coarse = TaskRunner("focuspull-preview-coarse", self)
-        self.engine = TaskRunner("focuspull-preview-engine", self)
-        self._proxies = _Proxies()
+        self.engine = TaskRunner("focuspull-preview-engine", self, nice=NICE_HEAVY)
+        self.proxies = Proxies()
         self._engines = _Engines(engine_factory)
         self.coarse.finished.connect(lambda task, result: self.ready.emit(result))
         self.engine.reported.connect(lambda task, result: self.ready.emit(result))
@@ -183,7 +187,7 @@ class PreviewPipeline(QtCore.QObject):
     def request(self, request: PreviewRequest) -> None:
         if request.scale not in PREVIEW_SCALES:
             raise ValueError(f"preview scale {request.scale}; expected one of {PREVIEW_SCALES}")
-        self.coarse.submit(functools.partial(coarse_task, self._proxies, request))
+        self.coarse.submit(functools.partial(coarse_task, self.proxies, request))
         self.engine.submit(functools.partial(engine_task, self._engines, request))
 
     def cancel(self) -> None:

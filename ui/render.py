@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from focuspull.errors import FocusPullError
 from focuspull.ui._qt import QtCore
-from focuspull.ui.tasks import CancelToken, Report, TaskRunner
+from focuspull.ui.tasks import NICE_HEAVY, CancelToken, Report, TaskRunner
 
 if TYPE_CHECKING:
     from focuspull.job import Job
@@ -37,7 +37,7 @@ class RenderController(QtCore.QObject):
 
     def __init__(self, parent: QtCore.QObject | None = None) -> None:
         super().__init__(parent)
-        self.runner = TaskRunner("focuspull-render", self)
+        self.runner = TaskRunner("focuspull-render", self, nice=NICE_HEAVY)
         self.runner.reported.connect(self._on_event)
         self.runner.finished.connect(lambda task, report: self.finished.emit(report))
         self.runner.failed.connect(lambda task, message: self.failed.emit(message))

@@ -10,10 +10,10 @@ the GUI thread, tagged with the task id; those of a cancelled task are
 dropped. A task already inside a long call (one engine render) finishes that
 call and is then dropped, so tasks check ``cancel`` between their steps.
 
-On Linux the worker threads run at a lower scheduling priority (nice
-+:data:`WORKER_NICE`, threads the task starts inherit it): on a busy machine
-the GUI thread is then scheduled first and the interface stays responsive,
-while the tasks still get the rest of the CPU.
+On Linux a runner's thread can run at a lower scheduling priority (``nice``;
+threads its tasks start inherit it): the engine, which keeps every core busy
+for seconds, then yields to the GUI thread and to the short tasks that put a
+picture on screen, and still gets the rest of the CPU.
 
 Qt aborts the process when a running QThread is destroyed, and a widget can
 be destroyed without being closed (garbage collection, a host deleting a
@@ -40,15 +40,16 @@ log = logging.getLogger(__name__)
 
 Report = Callable[[Any], None]
 
-#: how much nicer than the GUI thread the worker threads are (Linux)
-WORKER_NICE = 10
+#: nice increments for long CPU-bound work (an engine render) and for reading ahead
+NICE_HEAVY = 10
+NICE_BACKGROUND = 5
 
 
-def _lower_this_threads_priority() -> None:
-    if sys.platform.startswith("linux"):
+def _lower_this_threads_priority(nice: int) -> None:
+    if nice > 0 and sys.platform.startswith("linux"):
         try:  # on Linux a thread is a task with its own nice value
             tid = threading.get_native_id()
-            os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + WORKER_NICE)
+            os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + nice)
         except OSError as err:  # never fatal: the tasks run at the normal priority
             log.debug("cannot lower the worker thread's priority: %s", err)
 
@@ -85,15 +86,15 @@ class _Worker(QtCore.QObject):
     failed = QtCore.Signal(int, str)
     dropped = QtCore.Signal(int)
 
-    def __init__(self) -> None:
+    def __init__(self, nice: int) -> None:
         super().__init__()
-        self._niced = False
+        self._nice = nice
 
     @QtCore.Slot(object)
     def run(self, task: _Task) -> None:
-        if not self._niced:  # the first task runs on the worker thread: lower its priority once
-            self._niced = True
-            _lower_this_threads_priority()
+        if self._nice:  # the first task runs on the worker thread: lower its priority once
+            _lower_this_threads_priority(self._nice)
+            self._nice = 0
         token = task.cancel
 
         def report(payload: Any) -> None:
@@ -127,12 +128,13 @@ class TaskRunner(QtCore.QObject):
 
     _ids = itertools.count(1)
 
-    def __init__(self, name: str, parent: QtCore.QObject | None = None) -> None:
+    def __init__(self, name: str, parent: QtCore.QObject | None = None, *, nice: int = 0) -> None:
+        """``nice``: how much lower than the GUI thread the worker thread runs (Linux; 0: the same)."""
         super().__init__(parent)
         self._running: _Task | None = None
         self._pending: _Task | None = None
         self._closed = False
-        self._worker = _Worker()
+        self._worker = _Worker(nice)
         self._submit.connect(self._worker.run)
         self._worker.reported.connect(self._on_reported)
         self._worker.finished.connect(self._on_finished)

@@ -48,8 +48,8 @@ class ViewPipeline(QtCore.QObject):
         super().__init__(parent)
         self.model = model
         self._step = step
-        self.loader = CacheLoader(model.cache, self)
         self.previewer = PreviewPipeline(engine_factory, self)
+        self.loader = CacheLoader(model.cache, self, on_read=self.previewer.proxies.get)
         self.composer = TaskRunner("focuspull-compose", self)
         #: the best preview of the current frame so far
         self.preview: PreviewResult | None = None
