@@ -177,13 +177,14 @@ def test_coarse_preview_is_nearer_the_engine_than_the_plate_is():
     from focuspull.aperture import ApertureSpec
     from focuspull.pipeline import FrameData, Shot
     from focuspull.ui.coarse import coarse_defocus
-    from focuspull.ui.overlays import signed_coc_px
+    from focuspull.coc import signed_coc_px
+    from focuspull.params import FrameParams
     from focuspull.ui.preview import render_preview
 
     rgba, z = make_frame(DemoShot(width_px=160, height_px=96), 1001)
     data = FrameData(1001, None, rgba.astype(np.float32), (1.0 / z).astype(np.float32))
     shot = Shot(job=None, input=None, output=None, depth=None, frames=(1001,), color=None, input_colorspace="",
-                output_colorspace="", focus_disparity=(0.05,), strength_px=(12.0,))
+                output_colorspace="", engine_options=None, params=FrameParams.of((1001,), 0.05, 12.0))
     engine = PhysicalEngine(PhysicalOptions(), ApertureSpec(), torch.device("cpu"))
     reference = render_preview(engine, shot, data, 1)
     coarse = coarse_defocus(data.rgba, signed_coc_px(data.disparity, 0.05, 12.0))

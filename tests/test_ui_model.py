@@ -68,10 +68,10 @@ def test_two_clicks_on_two_frames_make_a_pull_and_undo_restores_job_and_shot(mod
     keys = model.job.focus.value.keys
     assert [k.frame for k in keys] == [FIRST, FIRST + 3]
     assert [k.value for k in keys] == pytest.approx([SHOT.near_distance, SHOT.far_distance], rel=1e-4)
-    assert model.shot.focus_disparity[0] == pytest.approx(1 / SHOT.near_distance, rel=1e-4)
+    assert model.shot.params.focus_disparity[0] == pytest.approx(1 / SHOT.near_distance, rel=1e-4)
     model.undo()
     model.undo()
-    assert model.job == job0 and model.shot.focus_disparity == shot0.focus_disparity
+    assert model.job == job0 and model.shot.params == shot0.params
     model.redo()
     assert [k.frame for k in model.job.focus.value.keys] == [FIRST]
 
@@ -81,7 +81,7 @@ def test_value_box_steps_merge_into_one_undo_step_and_bad_values_are_refused(mod
     model.set_frame(FIRST + 1)
     for k in (3.0, 4.0, 5.0):
         assert model.set_value(k)
-    assert len(model.undo_stack) == 1 and model.shot.strength_px[1] == pytest.approx(5.0)
+    assert len(model.undo_stack) == 1 and model.shot.params.strength_px[1] == pytest.approx(5.0)
     messages: list[tuple[str, bool]] = []
     model.message.connect(lambda text, error: messages.append((text, error)))
     model.set_active_curve("focus")

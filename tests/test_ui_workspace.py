@@ -160,7 +160,7 @@ def _point_mode_distance(plate: str, frame: int, x: float, y: float, tmp_path: P
         "strength": 1.0,
         "output": {"pattern": str(tmp_path / "point" / "p.####.exr")},
     })
-    return 1.0 / prepare(job).focus_disparity[0]
+    return 1.0 / prepare(job).params.focus_disparity[0]
 
 
 def test_two_clicks_on_two_frames_make_a_focus_pull(window, plate, tmp_path, qtbot):
@@ -179,7 +179,7 @@ def test_two_clicks_on_two_frames_make_a_focus_pull(window, plate, tmp_path, qtb
     assert [k.frame for k in keys] == [FIRST, FIRST + 3]
     assert keys[1].value == pytest.approx(SHOT.far_distance, rel=1e-4)  # the wall
     # the shot's per-frame focus follows: d_f = 1/S at the keys, eased in between
-    d_f = ws.model.shot.focus_disparity
+    d_f = ws.model.shot.params.focus_disparity
     assert d_f[0] == pytest.approx(1 / SHOT.near_distance, rel=1e-4)
     assert d_f[3] == pytest.approx(1 / SHOT.far_distance, rel=1e-4)
     assert SHOT.near_distance < ws.model.job.focus.value(FIRST + 1) < ws.model.job.focus.value(FIRST + 2) < SHOT.far_distance
@@ -210,7 +210,7 @@ def test_click_on_a_point_mode_job_keys_the_point(qtbot, plate, tmp_path):
     spec = ws.model.job.focus
     # the point in display-window pixels (the same as the data window here), to the widget's pixel
     assert (spec.x(FIRST + 2), spec.y(FIRST + 2)) == pytest.approx(POST, abs=0.5 / ws.viewer.view.scale())
-    assert ws.model.shot.focus_disparity[2] == pytest.approx(1 / SHOT.near_distance, rel=1e-4)
+    assert ws.model.shot.params.focus_disparity[2] == pytest.approx(1 / SHOT.near_distance, rel=1e-4)
 
 
 def test_click_in_disparity_mode_keys_the_disparity(qtbot, plate, tmp_path):
@@ -277,13 +277,13 @@ def test_timeline_edits_change_the_job_and_undo_restores_it(window, qtbot):
     ws.model.set_frame(FIRST + 1)
     ws.keys.value_spin.setValue(12.5)
     assert ws.model.job.strength.value(FIRST + 1) == pytest.approx(12.5)
-    assert ws.model.shot.strength_px[1] == pytest.approx(12.5)
+    assert ws.model.shot.params.strength_px[1] == pytest.approx(12.5)
     after = ws.model.job
 
     while stack.index > depth_before:
         ws.model.undo()
     assert ws.model.job == before
-    assert ws.model.shot.focus_disparity == pytest.approx([1 / v for v in before.focus.value.evaluate(ws.model.shot.frames)])
+    assert ws.model.shot.params.focus_disparity == pytest.approx([1 / v for v in before.focus.value.evaluate(ws.model.shot.frames)])
     while stack.can_redo:
         ws.model.redo()
     assert ws.model.job == after
@@ -479,7 +479,7 @@ def test_save_and_open_jobs(window, qtbot, plate, tmp_path):
     assert other.workspace.model.open_job(str(host_path))
     assert other.workspace.model.job == Job.load(host_path)
     assert other.workspace.model.shot.frames == tuple(frames)
-    assert other.workspace.model.shot.focus_disparity == pytest.approx([0.5, 0.25, 0.125, 0.0625])
+    assert other.workspace.model.shot.params.focus_disparity == pytest.approx([0.5, 0.25, 0.125, 0.0625])
     assert other.workspace.timeline.timeline.active_curve() == host_job.focus.value
 
 

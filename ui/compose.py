@@ -16,10 +16,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from focuspull.coc import signed_coc_px
 from focuspull.errors import FocusPullError
 from focuspull.ui._qt import QtGui
 from focuspull.ui.display import display_rgb, quantize, resize_nearest
-from focuspull.ui.overlays import apply_overlay, focus_rgb, signed_coc_px
+from focuspull.ui.overlays import apply_overlay, focus_rgb
 from focuspull.ui.tasks import CancelToken
 
 if TYPE_CHECKING:

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 from focuspull.errors import FocusPullError, JobError
 from focuspull.ui import keys as keyops
 from focuspull.ui.events import Signal
-from focuspull.ui.overlays import DEFAULT_FOCUS_THRESHOLD_PX, OVERLAYS, signed_coc_px
+from focuspull.coc import signed_coc_px
+from focuspull.ui.overlays import DEFAULT_FOCUS_THRESHOLD_PX, OVERLAYS
 from focuspull.ui.sampling import data_to_display, focus_units, focus_value, pick_disparity
 from focuspull.ui.session import DEFAULT_CACHE_BYTES, FrameCache, load_frame_data, needs_reread, new_job, update_shot
 from focuspull.ui.undo import UndoStack
@@ -223,11 +224,7 @@ class WorkspaceModel:
     def coc_law(self, frame: int | None = None) -> dict[str, float]:
         """The arguments of the CoC law at ``frame`` (focus disparity, K, in-focus width, front/back scales)."""
         assert self.shot is not None
-        shot = self.shot
-        i = shot.index(self.frame if frame is None else frame)
-        extra = shot.extra
-        options = {name: float(extra[name][i]) for name in ("front_scale", "back_scale", "in_focus_width") if name in extra}
-        return {"focus_disparity": shot.focus_disparity[i], "strength_px": shot.strength_px[i], **options}
+        return self.shot.params.law(self.shot.index(self.frame if frame is None else frame))
 
     def coc_px(self, frame: int, disparity: "np.ndarray") -> "np.ndarray":
         """Signed CoC radius (plate pixels) of disparities of a frame at the current settings."""

@@ -28,9 +28,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from focuspull.coc import signed_coc_px
 from focuspull.ui._qt import QtCore
 from focuspull.ui.coarse import coarse_defocus, downsample
-from focuspull.ui.overlays import signed_coc_px
 from focuspull.ui.tasks import NICE_HEAVY, CancelToken, Report, TaskRunner
 
 if TYPE_CHECKING:
