@@ -144,3 +144,17 @@ def test_coc_uses_the_resolved_frame_values(model):
     d = np.array([[1 / SHOT.far_distance, 1 / SHOT.near_distance]], np.float32)
     k = model.coc_law()["strength_px"]
     np.testing.assert_allclose(model.coc_px(model.frame, d), [[0.0, k * (0.5 - 0.05)]], atol=1e-5)
+
+
+def test_an_aperture_edit_keeps_the_frames_and_the_colour_config(model):
+    import dataclasses
+
+    model.frame_data(FIRST)
+    color = model.shot.color
+    seen: list[frozenset] = []
+    model.changed.connect(seen.append)
+    model.edit_job(model.job.replace(aperture=dataclasses.replace(model.job.aperture, shape="polygon", blades=5)),
+                   "aperture")
+    assert model.shot.job.aperture.blades == 5
+    assert m.SHOT not in seen[-1] and FIRST in model.cache  # the pixels read are still the pixels
+    assert model.shot.color is color  # its display processors are not built again

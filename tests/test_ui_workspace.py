@@ -249,7 +249,7 @@ def test_timeline_edits_change_the_job_and_undo_restores_it(window, qtbot):
     QTest.mouseRelease(tl, QtCore.Qt.MouseButton.LeftButton, QtCore.Qt.KeyboardModifier.NoModifier, target)
     keys = ws.model.job.focus.value.keys
     assert [k.frame for k in keys] == [FIRST, FIRST + 2]
-    lo, hi = tl._range
+    lo, hi = tl.value_range
     assert keys[1].value == pytest.approx(before.focus.value.keys[1].value, abs=(hi - lo) / tl.plot_rect().height() * 1.5)
 
     # interpolation from the key's menu: constant holds the first key's value up to the next key

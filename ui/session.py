@@ -134,15 +134,20 @@ FrameReader = Callable[[Sequence[int]], Iterable["FrameData"]]
 def update_shot(shot: "Shot | None", job: "Job", read: FrameReader | None = None) -> "Shot":
     """The shot for an edited job.
 
-    A full ``prepare`` when the input, depth or engine changed; otherwise the
-    shot's FrameParams are resolved again (``pipeline.with_job``). ``read``
-    supplies frames when a mode picks from the depth (point, matte,
-    max_blur); default: read them from disk.
+    A full ``prepare`` when the input, depth, engine or aperture changed;
+    otherwise the shot's FrameParams are resolved again
+    (``pipeline.with_job``). ``read`` supplies frames when a mode picks from
+    the depth (point, matte, max_blur); default: read them from disk. The
+    colour config is kept when the job names the same one: its display
+    processors are built already (rebuilding them delays the next picture).
     """
     from focuspull.pipeline import prepare, with_job
 
     if shot is None or needs_prepare(shot.job, job):
-        return prepare(job, check_output=False)
+        new = prepare(job, check_output=False)
+        if shot is not None and shot.job.ocio_config == job.ocio_config and shot.color.source == new.color.source:
+            new = dataclasses.replace(new, color=shot.color)
+        return new
     return with_job(shot, job, read)
 
 

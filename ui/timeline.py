@@ -102,6 +102,11 @@ class CurveTimeline(QtWidgets.QWidget):
     def active(self) -> str:
         return self._active
 
+    @property
+    def value_range(self) -> tuple[float, float]:
+        """The active curve's value axis (low, high)."""
+        return self._range
+
     def active_curve(self) -> Curve | None:
         return self._curves.get(self._active)
 

@@ -74,6 +74,7 @@ class ViewerPanel(QtWidgets.QWidget):
                        self.display_combo, self.view_combo, self.wipe_check):
             self.toolbar.addWidget(widget)
 
+        self._shown: Composed | None = None
         self.view = ImageView(self)
         self.view.setToolTip("Click to focus on what is under the cursor; wheel zooms, middle-drag pans, F fits")
         layout.addWidget(self.view, 1)
@@ -105,7 +106,7 @@ class ViewerPanel(QtWidgets.QWidget):
         self._show_message()
 
     def _show_message(self) -> None:
-        composed = getattr(self, "_shown", None)
+        composed = self._shown
         frame = self.model.frame
         if self.model.shot is None:
             self.view.set_image(None)

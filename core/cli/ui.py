@@ -20,7 +20,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="what the viewer shows (default plate)")
     p.add_argument("--overlay", choices=("none", "depth", "coc", "focus"), default="none")
     p.add_argument("--exposure", type=float, default=0.0, help="viewer exposure in stops")
-    p.add_argument("--preview-scale", type=int, choices=(1, 2, 4), default=2, help="preview at 1/N resolution")
+    p.add_argument("--preview-scale", type=int, choices=(1, 2, 4), default=2,
+                   help="the resolution the preview refines to, 1/N (a 1/8 coarse picture comes first)")
     p.add_argument("--size", default="1200x760", help="window WIDTHxHEIGHT (default 1200x760)")
     p.add_argument("--depth", metavar="PATTERN", help="separate depth sequence (with a plate pattern)")
     p.add_argument("--depth-channel", metavar="NAME", help="depth channel (default: Z/depth.Z of the plate)")
