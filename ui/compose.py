@@ -119,6 +119,13 @@ def _display(request: ComposeRequest, rgb: "np.ndarray", cancel: CancelToken) ->
     return np.concatenate(bands, axis=0) if bands else rgb[..., :3]
 
 
+def _reduce(rgb: "np.ndarray", shown: tuple[int, int], step: int) -> "np.ndarray":
+    """``rgb`` at the shown size: every step-th pixel of a plate-size image (a strided view, no gather
+    holding the GIL while the GUI thread waits), else a nearest-neighbour resize of a reduced preview."""
+    reduced = rgb[::step, ::step]
+    return reduced if reduced.shape[:2] == shown else resize_nearest(rgb, *shown)
+
+
 def compose(request: ComposeRequest, cancel: CancelToken | None = None) -> Composed:
     """The viewer's image for ``request`` (display-referred 8 bits, 1/step of the plate)."""
     import numpy as np
@@ -139,12 +146,12 @@ def compose(request: ComposeRequest, cancel: CancelToken | None = None) -> Compo
         rgb, message = _read_render(request)
         base = rgb if rgb is not None else plate.rgba
     shown = (-(-height // step), -(-width // step))
-    rgb = _display(request, resize_nearest(base, *shown), cancel)
+    rgb = _display(request, _reduce(base, shown, step), cancel)
 
     if request.wipe is not None and request.source != "plate":
         split = int(round(request.wipe * shown[1]))
         if split > 0:
-            rgb[:, :split] = _display(request, resize_nearest(plate.rgba, *shown)[:, :split], cancel)
+            rgb[:, :split] = _display(request, _reduce(plate.rgba, shown, step)[:, :split], cancel)
         message = f"A/B: plate | {message}"
 
     disparity = plate.disparity[::step, ::step][: shown[0], : shown[1]]
