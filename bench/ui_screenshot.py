@@ -4,8 +4,9 @@
 
 Writes the demo shot (640x360) into a temporary folder, starts Xvfb, opens
 the workspace on the demo job with Qt's xcb platform, shows the preview of
-the frame, clicks the near post (the focus plane flashes), and grabs the
-window from the X server. Needs Xvfb and the xcb libraries
+the frame, clicks the near post (where the pull is focused then) and grabs
+the window from the X server with the focus plane flashing (held for the
+picture; it lasts 0.8 s in use). Needs Xvfb and the xcb libraries
 (``focuspull doctor`` names them).
 """
 
@@ -24,7 +25,7 @@ IN_WINDOW = textwrap.dedent("""
     import sys, time
     from focuspull.ui.app import _application, wait_until_idle
     app = _application(None, offscreen=False)
-    from focuspull.ui import FocusPullWindow
+    from focuspull.ui import FocusPullWindow, model
     job, out, width, height, frame = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
     window = FocusPullWindow()
     window.resize(width, height)
@@ -36,6 +37,7 @@ IN_WINDOW = textwrap.dedent("""
     ws.model.set_source("preview")
     assert wait_until_idle(ws, 300)
     view = ws.viewer.view
+    model.FLASH_S = 3600.0  # hold the flash for the picture
     ws.model.set_hover((496.5, 180.5))
     ws.model.focus_at(496.5, 180.5)  # the near post: the focus plane flashes
     deadline = time.monotonic() + 300
@@ -53,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("docs/ui.png"))
     parser.add_argument("--size", default="1000x660")
-    parser.add_argument("--frame", type=int, default=1012)
+    parser.add_argument("--frame", type=int, default=1004)
     args = parser.parse_args(argv)
     width, height = (int(v) for v in args.size.split("x"))
     xvfb = shutil.which("Xvfb")
