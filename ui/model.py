@@ -24,6 +24,7 @@ from focuspull.errors import FocusPullError, JobError
 from focuspull.ui import keys as keyops
 from focuspull.ui.events import Signal
 from focuspull.coc import signed_coc_px
+from focuspull.depth import DEPTH_KINDS
 from focuspull.ui.overlays import DEFAULT_FOCUS_THRESHOLD_PX, OVERLAYS
 from focuspull.ui.sampling import data_to_display, focus_units, focus_value, pick_disparity
 from focuspull.ui.session import DEFAULT_CACHE_BYTES, FrameCache, load_frame_data, needs_reread, new_job, update_shot
@@ -51,7 +52,6 @@ UNDO = "undo"  # undo/redo availability, the saved state
 SOURCES = ("plate", "preview", "render")
 CURVES = ("focus", "strength")
 PREVIEW_SCALES = (1, 2, 4)
-DEPTH_KINDS = ("depth", "inverse_depth", "disparity", "normalized_disparity")
 
 #: how long a click to focus shows the in-focus matte, in seconds
 FLASH_S = 0.8

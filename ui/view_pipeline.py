@@ -74,11 +74,6 @@ class ViewPipeline(QtCore.QObject):
         self.composer.reported.connect(self._on_composed)  # a quick reduced picture before the full one
         self.composer.failed.connect(lambda task, message: self.failed.emit(message))
 
-    @property
-    def busy(self) -> bool:
-        """Work is under way for what the viewer should show."""
-        return self._dirty or self.composer.busy or (self._wants_preview() and self.previewer.busy)
-
     def settled(self) -> bool:
         """The viewer shows the current frame and job, and (previewing) the engine's preview at the chosen resolution."""
         model, last = self.model, self.last
@@ -123,9 +118,6 @@ class ViewPipeline(QtCore.QObject):
             self._dirty = True
             self._timer.start()
 
-    def _wants_preview(self) -> bool:
-        return self.model.source == "preview"
-
     def _update(self) -> None:
         self._dirty = False
         model = self.model
@@ -138,22 +130,27 @@ class ViewPipeline(QtCore.QObject):
             return
         if self.preview is not None and self.preview.frame != model.frame:
             self.preview = None
-        if self._wants_preview():
-            self._request_preview(data)
+        if model.source == "preview":
+            asked = self._request_preview(data)
+            stale = self.preview is None or self.preview.revision != model.revision
+            if asked and stale:
+                return  # the coarse picture is milliseconds away: compose that, not an outdated one
         else:
             self.previewer.cancel()
             self._asked = None
         self._compose(data)
 
-    def _request_preview(self, data: object) -> None:
+    def _request_preview(self, data: object) -> bool:
+        """Ask for the preview of the current state unless it was asked for already; True when asked now."""
         model = self.model
         key = (model.frame, model.revision, model.preview_scale)
         if key == self._asked:
-            return
+            return False
         self._asked = key
         self.preview_error = ""
         self.previewer.request(PreviewRequest(model.revision, model.shot, data, model.preview_scale,  # type: ignore[arg-type]
                                               model.coc_law()))
+        return True
 
     def _compose(self, data: object) -> None:
         model = self.model

@@ -114,7 +114,8 @@ class ViewerPanel(QtWidgets.QWidget):
         elif composed is None:
             self.view.set_message(f"loading frame {frame}…")
         elif composed.frame != frame:
-            self.view.set_message(f"frame {composed.frame} · loading frame {frame}…")
+            what = "loading" if self.model.cached_frame() is None else "rendering"
+            self.view.set_message(f"frame {composed.frame} · {what} frame {frame}…")
         else:
             self.view.set_message(composed.message)
 
