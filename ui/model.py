@@ -193,12 +193,16 @@ class WorkspaceModel:
         self._emit(VIEW)
 
     def set_display_view(self, display: str | None, view: str | None = None) -> None:
-        if self.shot is not None:
-            color = self.shot.color
-            display = display if display in color.displays() else str(color.config.getDefaultDisplay())
-            view = view if view in color.views(display) else str(color.config.getDefaultView(display))
-        self.display, self.view_name = display, view
+        """An OCIO display and view of the shot's config (its defaults where not one of its own)."""
+        self.display, self.view_name = self._display_view(display, view)
         self._emit(VIEW)
+
+    def _display_view(self, display: str | None, view: str | None) -> tuple[str | None, str | None]:
+        if self.shot is None:
+            return display, view
+        color = self.shot.color
+        display = display if display in color.displays() else str(color.config.getDefaultDisplay())
+        return display, view if view in color.views(display) else str(color.config.getDefaultView(display))
 
     def set_preview_scale(self, factor: int) -> None:
         self.preview_scale = _check(int(factor), PREVIEW_SCALES, "preview scale")
@@ -456,11 +460,9 @@ class WorkspaceModel:
             aspects.add(FRAME)
         self.job, self.shot = job, shot
         self.revision += 1
-        if SHOT in aspects:
-            color = shot.color
-            if self.display not in color.displays():
-                self.display, self.view_name = None, None
-            self.set_display_view(self.display, self.view_name)  # resolves the defaults of this config
+        if SHOT in aspects:  # the display/view must be one of this config's
+            self.display, self.view_name = self._display_view(self.display, self.view_name)
+            aspects.add(VIEW)
         if self.curve(self.active_curve) is None and (curves := self.curves()):
             self.active_curve = next(iter(curves))
             aspects.add(CURVE)
