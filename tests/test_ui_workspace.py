@@ -670,3 +670,33 @@ def test_ab_wipe_shows_the_plate_left_and_the_render_right(window, qtbot):
     settle(qtbot, ws)
     grab = view.grab().toImage()
     assert np.abs(np.subtract(view_pixel(grab, view, *right), plate[int(right[1]), int(right[0])])).max() <= 2
+
+
+def test_a_render_whose_data_window_grew_is_shown_over_the_plates(qtbot, cg_plate, tmp_path):
+    from focuspull.ui import FocusPullWindow
+
+    pattern, (x, y, w, h) = cg_plate
+    win = FocusPullWindow()
+    qtbot.addWidget(win)
+    win.resize(900, 640)
+    win.show()
+    ws = win.workspace
+    assert ws.model.open_pattern(pattern, output=str(tmp_path / "o" / "r.####.exr"))
+    ws.model.set_key("focus", FIRST, 10.0)  # the element (z = 3) is out of focus: its edges spread
+    ws.model.set_key("strength", FIRST, 20.0)  # by 20 * (1/3 - 1/10) = 4.7 px
+    ws.render_bar.frames_edit.setText(str(FIRST))
+    ws.render_bar.frames_edit.setModified(True)
+    with qtbot.waitSignal(ws.renderer.finished, timeout=120000):
+        ws.start_render()
+    settle(qtbot, ws)
+    assert ws.viewer.view.message.startswith("render")
+    render = read_image(ws.model.shot.output.path(FIRST))
+    dx, dy = render.spec.x - x, render.spec.y - y  # the render's window relative to the plate's
+    assert dx < 0 and dy < 0 and render.spec.width > w  # it grew to hold the spread edges
+    rgb = render.pixels[..., [render.channels.index(c) for c in "RGB"]]
+    expected = (np.clip(ColorConfig.load().display_view(rgb), 0, 1) * 255 + 0.5).astype(int)
+    grab = ws.viewer.view.grab().toImage()
+    for px, py in ((0.5, h / 2), (2.5, 3.5), (w / 2, h / 2), (w - 1.5, h - 2.5)):  # near the edges and inside
+        got = view_pixel(grab, ws.viewer.view, px, py)
+        want = expected[int(py) - dy, int(px) - dx]
+        assert np.abs(np.subtract(got, want)).max() <= 2, ((px, py), got, want, (dx, dy))

@@ -98,14 +98,31 @@ def _read_render(request: ComposeRequest) -> tuple["np.ndarray | None", str]:
     if not os.path.exists(path):
         return None, f"plate — not rendered yet: {name}"
     try:
-        image = read_image(path)
+        image = read_image(path, request.frame)
         rgb = image.pixels[..., list(image.rgba_indices[:3])]
         rgb = request.color.to_working(rgb, request.render_colorspace)
     except FocusPullError as err:
         return None, f"plate — cannot read the render: {err}"
-    if rgb.shape[:2] != request.plate.rgba.shape[:2]:
-        return None, f"plate — the render {name} has another size"
-    return rgb, f"render {name}"
+    return _in_plate_window(rgb, image.spec, request.plate), f"render {name}"
+
+
+def _in_plate_window(rgb: "np.ndarray", spec: Any, plate: "FrameData") -> "np.ndarray":
+    """The render's pixels over the plate's data window (a render's window may have grown to hold the
+    light blurred past the plate's edge, as a lens would; outside its own window it is black)."""
+    import numpy as np
+
+    height, width = plate.rgba.shape[:2]
+    plate_spec = getattr(plate.image, "spec", None)
+    dx = int(getattr(spec, "x", 0)) - int(getattr(plate_spec, "x", 0))
+    dy = int(getattr(spec, "y", 0)) - int(getattr(plate_spec, "y", 0))
+    if (dx, dy) == (0, 0) and rgb.shape[:2] == (height, width):
+        return rgb
+    out = np.zeros((height, width, 3), np.float32)
+    top, left = max(dy, 0), max(dx, 0)
+    bottom, right = min(dy + rgb.shape[0], height), min(dx + rgb.shape[1], width)
+    if bottom > top and right > left:
+        out[top:bottom, left:right] = rgb[top - dy : bottom - dy, left - dx : right - dx]
+    return out
 
 
 def _display(request: ComposeRequest, rgb: "np.ndarray", cancel: CancelToken) -> "np.ndarray":
