@@ -77,3 +77,11 @@ def moments(image: torch.Tensor) -> dict[str, float]:
 def disk_mask(height: int, width: int, cy: float, cx: float, radius: float) -> torch.Tensor:
     yy, xx = torch.meshgrid(torch.arange(height, dtype=torch.float32), torch.arange(width, dtype=torch.float32), indexing="ij")
     return ((yy - cy) ** 2 + (xx - cx) ** 2) <= radius**2
+
+
+def laplacian_energy(image: torch.Tensor, mask: torch.Tensor) -> float:
+    """Sum of the squared 4-neighbour Laplacian over the pixels of ``mask`` whose stencil stays in it."""
+    kernel = torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]])[None, None].repeat(image.shape[0], 1, 1, 1)
+    lap = torch.nn.functional.conv2d(image[None].float(), kernel, groups=image.shape[0])[0]
+    inner = -torch.nn.functional.max_pool2d(-mask[None, None].float(), 3, 1, 1)[0, 0, 1:-1, 1:-1] > 0.5
+    return float((lap**2).sum(dim=0)[inner].sum())

@@ -61,6 +61,31 @@ def convolve_sum(parts: list[tuple[torch.Tensor, torch.Tensor]]) -> torch.Tensor
     return torch.fft.irfft2(spectrum, s=size)[:, : h + 2 * p, : w + 2 * p]
 
 
+def spread_subpixel(x: torch.Tensor, abs_radius: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
+    """Full convolution of x (c, h, w) with a kernel per pixel: its radius's, from a table.
+
+    ``table`` (n, 2p+1, 2p+1) holds kernels at radii 0, 1/(n-1), ..., 1 px;
+    pixel (i, j) is spread by the table blended linearly at ``abs_radius[i, j]``
+    (clamped to 1). Returns (c, h + 2p, w + 2p) like ``convolve_sum``. Pixels
+    whose kernel is the identity come back exactly (weight 1, zeros elsewhere).
+    """
+    n, size, _ = table.shape
+    p = (size - 1) // 2
+    c, h, w = x.shape
+    position = abs_radius.clamp(0.0, 1.0) * (n - 1)
+    lower = position.floor().long().clamp_(max=n - 2)
+    frac = position - lower
+    out = torch.zeros(c, h + 2 * p, w + 2 * p, dtype=x.dtype, device=x.device)
+    flat = table.reshape(n, -1).to(x.dtype)
+    # taps that every tabulated kernel leaves at zero are skipped
+    for tap in torch.nonzero(flat.abs().amax(dim=0) > 0).flatten().tolist():
+        column = flat[:, tap]
+        weight = torch.lerp(column[lower], column[lower + 1], frac)
+        dy, dx = divmod(tap, size)
+        out[:, dy : dy + h, dx : dx + w].addcmul_(x, weight)
+    return out
+
+
 def downsample(x: torch.Tensor, factor: int) -> torch.Tensor:
     """Reduce by an integer factor with the adjoint of ``upsample`` (a tent filter).
 

@@ -6,13 +6,18 @@ Per frame:
    shaped by the in-focus width and the front/back multipliers;
 2. r is placed on a fixed ladder of plane radii (``ladder``) and each pixel
    is shared linearly between the two planes around it (tent weights), so the
-   result moves continuously with focus and strength: no plane popping;
+   result moves continuously with focus and strength: no plane popping. A
+   pixel under 1 px goes whole to the focus plane, which spreads it by the
+   exact kernel of its own radius (the identity up to 0.5 px);
 3. plane by plane, front to back, the plane's premultiplied colour, alpha and
    weight are blurred with the aperture kernel of its radius (directly, by
    FFT, or at 1/2, 1/4... resolution for large radii, on a crop around the
    plane's pixels) and added where the nearer planes leave it visible;
-4. the sum is divided by its accumulated weight, which renormalises the frame
-   border and whatever holes are left where nearer planes hid farther ones.
+4. the sum is divided by its accumulated weight, which renormalises whatever
+   holes are left where nearer planes hid farther ones. At the frame border
+   each plane is extended by its blur's reach with the border's own content
+   (edge clamp): the scene goes on past the frame, so nearer planes keep their
+   cover there and nothing smears along the border.
 
 Occlusion: plane i is hidden by the blurred alpha of planes i+2 and nearer,
 summed (they partition one image, so a surface split between two planes still
@@ -22,8 +27,8 @@ otherwise hide half of itself). Before blurring, a plane's part hidden behind
 much nearer content is guessed from its visible neighbours (``fill``), so a
 defocused foreground shows background behind its edges.
 
-A plane at radius 0 is the identity, so pixels in focus come back bit for bit
-when nothing in front spreads over them. Scene-linear values are never
+Pixels in focus (|r| <= 0.5 px) come back bit for bit when nothing in front
+spreads over them. Scene-linear values are never
 clipped: kernels sum to one, so light is conserved.
 """
 
@@ -40,7 +45,7 @@ from focuspull.aperture import ApertureSpec
 from focuspull.engines.base import Engine, EngineInput, EngineOutput
 from focuspull.engines.physical import convolve
 from focuspull.engines.physical.fill import fill_hidden
-from focuspull.engines.physical.kernels import KernelShape, kernel_half_size, render_kernel
+from focuspull.engines.physical.kernels import KernelShape, kernel_half_size, render_kernel, subpixel_kernels
 from focuspull.engines.physical.ladder import ladder_levels, pyramid_factor
 from focuspull.engines.physical.options import PhysicalOptions
 from focuspull.errors import EngineError, ImageDataError
@@ -135,6 +140,11 @@ class PhysicalEngine(Engine):
         share = ((radius - lower) / (upper - lower)).clamp_(0.0, 1.0)  # weight of the upper plane
 
         aux = self._aux(radius, slab, share, levels)
+        # |r| < 1 px: the whole pixel goes to the focus plane, which blurs each pixel with
+        # the exact kernel of its own sub-pixel radius (sharing it between the identity and
+        # a 1 px disk would blur half of it by a disk up to twice its size)
+        zero = levels.index(0.0)
+        share = torch.where(slab == zero, 0.0, torch.where(slab == zero - 1, 1.0, share))
         colour = image[:3]
         if opts.highlight_gain > 1.0:
             colour = colour * _highlight_boost(colour, radius, opts)
@@ -145,7 +155,7 @@ class PhysicalEngine(Engine):
         shape = self._kernel_shape(params, t)
 
         acc = torch.zeros(stack.shape[0] + 1, height, width, dtype=torch.float32, device=image.device)
-        frame = _Frame(levels, slab, share, stack, _slab_blocks(slab), shape)
+        frame = _Frame(levels, slab, share, stack, _slab_blocks(slab), shape, radius.abs())
         if opts.fill_occluded:
             # pixels next to much nearer ones sit on a depth edge, behind which their
             # planes continue hidden: where each slab has such pixels
@@ -203,9 +213,6 @@ class PhysicalEngine(Engine):
         """Blur the part of plane i inside ``box`` (blurring is linear: pieces add up)."""
         height, width = frame.slab.shape
         y0, y1, x0, x1 = _align(box, factor)
-        if factor > 1:
-            # a reduced-resolution plane needs one reduced pixel of zeros around its content
-            y0, y1, x0, x1 = y0 - factor, y1 + factor, x0 - factor, x1 + factor
         crop = (slice(max(y0, 0), min(y1, height)), slice(max(x0, 0), min(x1, width)))
         s, t = frame.slab[crop], frame.share[crop]
         # tent weights: upper share of the slab below, lower share of the slab above
@@ -217,11 +224,33 @@ class PhysicalEngine(Engine):
         if fill:
             gap = i + _FILL_GAP
             nearer = torch.where(s >= gap, 1.0, torch.where(s == gap - 1, t, 0.0))[None]
-        pad = (max(x0, 0) - x0, x1 - min(x1, width), max(y0, 0) - y0, y1 - min(y1, height))
-        if any(pad):
-            data = F.pad(data, pad)
-            nearer = F.pad(nearer, pad) if nearer is not None else None
-        return self._blur_plane(data, radius, factor, frame.shape, (y0, x0), (height, width), nearer)
+        focus_plane = frame.levels[i] == 0.0
+        subpixel = frame.abs_radius[crop][None] if focus_plane else None
+        # The scene goes on past the frame: at a frame border the plane is extended by its
+        # blur's reach with the border's own content (edge clamp), as a lens would see it.
+        # Zero padding there would leave nearer planes thin at the border, and the frame's
+        # renormalisation would show farther (and filled) content through them.
+        at_border = [box[2] == 0, box[3] >= width, box[0] == 0, box[1] >= height]
+        # a reduced-resolution plane needs one reduced pixel around its content: zeros
+        # inside the frame; at the border two of the border's content, the outer one of
+        # which the reduction leaves incomplete and the extension below replaces
+        margin = factor if factor > 1 else 0
+        # the aligned box may reach past the frame: that part is clamped too, or zero inside
+        outside = [max(-x0, 0), max(x1 - width, 0), max(-y0, 0), max(y1 - height, 0)]
+        clamp = [2 * margin + o if b else 0 for b, o in zip(at_border, outside)]
+        zeros = [0 if b else margin + o for b, o in zip(at_border, outside)]
+        maps = [m for m in (data, nearer, subpixel) if m is not None]
+        if any(clamp):
+            maps = [F.pad(m[None], clamp, mode="replicate")[0] for m in maps]
+        if any(zeros):
+            maps = [F.pad(m, zeros) for m in maps]
+        data, nearer, subpixel = maps[0], maps[1] if fill else None, maps[-1] if focus_plane else None
+        origin = (max(y0, 0) - clamp[2] - zeros[2], max(x0, 0) - clamp[0] - zeros[0])
+        # the rest of the reach (in reduced pixels) is added after the fill, which guesses
+        # hidden content from the frame alone
+        reach = kernel_half_size(1.0 if focus_plane else radius / factor, frame.shape) + 2
+        extend = tuple(reach if b else 0 for b in at_border)
+        return self._blur_plane(data, radius, factor, frame.shape, origin, (height, width), nearer, subpixel, extend)
 
     def _fill_box(self, i: int, frame: "_Frame") -> tuple[int, int, int, int] | None:
         """Where plane i's hidden part is worth guessing: around its depth edges with much nearer content."""
@@ -252,14 +281,33 @@ class PhysicalEngine(Engine):
         origin: tuple[int, int],
         frame_size: tuple[int, int],
         nearer: torch.Tensor | None = None,
+        subpixel: torch.Tensor | None = None,
+        extend: tuple[int, int, int, int] = (0, 0, 0, 0),
     ) -> tuple[torch.Tensor, int, int]:
-        """Blur a (stack, weight) crop whose top-left is ``origin``; returns it and its new top-left."""
+        """Blur a (stack, weight) crop whose top-left is ``origin``; returns it and its new top-left.
+
+        ``subpixel`` (1, h, w): the focus plane's per-pixel |radius| (< 1 px); each
+        pixel is spread by the exact kernel of its own radius. ``extend`` (left,
+        right, top, bottom): reduced pixels of edge clamp added after the fill.
+        """
         y0, x0 = origin
         small = convolve.downsample(data, factor)
         if nearer is not None:
             small = fill_hidden(small, convolve.downsample(nearer, factor))
-        if factor == 1 and radius <= 0.5:
-            return small, y0, x0
+        if any(extend):
+            if factor > 1:
+                trim = [1 if e else 0 for e in extend]
+                small = small[:, trim[2] : small.shape[1] - trim[3], trim[0] : small.shape[2] - trim[1]]
+                y0, x0 = y0 + trim[2] * factor, x0 + trim[0] * factor
+                extend = tuple(e + t for e, t in zip(extend, trim))
+            small = F.pad(small[None], extend, mode="replicate")[0]
+            y0, x0 = y0 - extend[2] * factor, x0 - extend[0] * factor
+            if subpixel is not None:
+                subpixel = F.pad(subpixel[None], extend, mode="replicate")[0]
+        if subpixel is not None:
+            table = subpixel_kernels(shape).to(small.device)
+            half = (table.shape[-1] - 1) // 2
+            return convolve.spread_subpixel(small, subpixel[0], table), y0 - half, x0 - half
         # the tent reduction and bilinear enlargement each add f^2/6 of variance per
         # axis: a slightly smaller kernel keeps the footprint's second moment on the law
         r = radius / factor
@@ -341,7 +389,7 @@ class PhysicalEngine(Engine):
 class _Frame:
     """What every plane of one frame needs."""
 
-    def __init__(self, levels, slab, share, stack, blocks, shape) -> None:
+    def __init__(self, levels, slab, share, stack, blocks, shape, abs_radius) -> None:
         self.levels: list[float] = levels
         self.slab: torch.Tensor = slab
         self.share: torch.Tensor = share
@@ -349,6 +397,8 @@ class _Frame:
         #: slab -> (rows, cols) bool grid of the pixel blocks that hold it (CPU)
         self.blocks: dict[int, torch.Tensor] = blocks
         self.shape: KernelShape = shape
+        #: |CoC radius| per pixel (px): the focus plane's per-pixel sub-pixel kernels read it
+        self.abs_radius: torch.Tensor = abs_radius
         self.edge_boxes: dict[int, tuple[int, int, int, int]] | None = None
         self.occluder: list[int] = []
 

@@ -34,6 +34,10 @@ class KernelShape:
     clip_y: float = 0.0
 
 
+#: sub-pixel radii are tabulated in steps of 1/SUBPIXEL_STEPS px; kernels in between are blended
+SUBPIXEL_STEPS = 16
+
+
 def kernel_half_size(radius_px: float, shape: KernelShape) -> int:
     """Half the side of the square that holds the kernel (the kernel is 2h+1 wide)."""
     extent = radius_px * max(shape.aspect, 1.0)
@@ -44,6 +48,19 @@ def render_kernel(radius_px: float, shape: KernelShape, half_size: int | None = 
     """(2h+1, 2h+1) float32 kernel of a point light blurred to ``radius_px``, summing to 1."""
     h = kernel_half_size(radius_px, shape) if half_size is None else half_size
     return _render_kernel_cached(float(radius_px), shape, int(h)).clone()
+
+
+@lru_cache(maxsize=64)
+def subpixel_kernels(shape: KernelShape) -> torch.Tensor:
+    """(SUBPIXEL_STEPS + 1, 2h+1, 2h+1) kernels of radii 0, 1/SUBPIXEL_STEPS, ..., 1 px (h of radius 1).
+
+    The focus plane spreads each pixel by the kernel of its own radius below
+    1 px, interpolated linearly in the radius: every blend sums to one, and the
+    last entry is the 1 px plane's kernel, so the image is continuous at 1 px.
+    Do not modify the returned (cached) tensor.
+    """
+    h = kernel_half_size(1.0, shape)
+    return torch.stack([_render_kernel_cached(j / SUBPIXEL_STEPS, shape, h) for j in range(SUBPIXEL_STEPS + 1)])
 
 
 @lru_cache(maxsize=512)

@@ -1,0 +1,101 @@
+"""In-focus detail: a CoC below a pixel is the exact sub-pixel kernel of its own radius.
+
+A pixel whose CoC radius is under 1 px is spread by the anti-aliased disk of
+that radius (the identity up to 0.5 px, where the disk fits in its pixel), not
+shared between the identity and a 1 px disk.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from focuspull.engines.physical import convolve
+from focuspull.engines.physical.kernels import KernelShape, render_kernel, subpixel_kernels
+from physical_scenes import laplacian_energy, point_light, render
+
+
+@pytest.mark.parametrize("radius", [0.2, 0.45])
+def test_a_coc_inside_its_pixel_leaves_the_pixel_unchanged(radius: float) -> None:
+    rgb, disp = point_light(32, 32, 16, 16, value=50.0, disparity=0.6)
+    out = render(rgb, disp, focus=0.5, strength=radius / 0.1).rgba[0]
+    assert torch.equal(out, rgb)
+
+
+def test_a_three_quarter_pixel_coc_is_the_exact_disk() -> None:
+    # a disk of radius 0.75 covers its whole pixel (corners at 0.707): the pixel keeps 1 / (pi r^2)
+    rgb, disp = point_light(32, 32, 16, 16, value=50.0, disparity=0.6)
+    out = render(rgb, disp, focus=0.5, strength=7.5).rgba[0]
+    assert float(out[0, 16, 16]) == pytest.approx(50.0 / (math.pi * 0.75**2), rel=0.01)
+    assert float(out[0].sum()) == pytest.approx(50.0, rel=1e-5)
+    assert float(out[0, 16, 17]) == pytest.approx(float(out[0, 15, 16]), rel=1e-6)  # round
+
+
+def test_subpixel_kernels_meet_the_one_pixel_plane() -> None:
+    # continuity at |r| = 1: the last tabulated kernel is the 1 px plane's
+    table = subpixel_kernels(KernelShape())
+    assert torch.equal(table[-1], render_kernel(1.0, KernelShape()))
+    assert torch.allclose(table.sum(dim=(1, 2)), torch.ones(len(table)))
+    rgb, disp = point_light(32, 32, 16, 16, value=50.0, disparity=0.6)
+    below = render(rgb, disp, focus=0.5, strength=9.999).rgba[0]
+    above = render(rgb, disp, focus=0.5, strength=10.001).rgba[0]
+    assert float((below - above).abs().max()) < 0.01
+
+
+def test_spread_subpixel_blends_kernels_by_radius() -> None:
+    table = subpixel_kernels(KernelShape())
+    x = torch.zeros(1, 5, 5)
+    x[0, 2, 2] = 1.0
+    radius = torch.full((5, 5), 0.8)
+    out = convolve.spread_subpixel(x, radius, table)
+    expected = F.pad(0.8 * render_kernel(0.8125, KernelShape()) + 0.2 * render_kernel(0.75, KernelShape()), (2, 2, 2, 2))
+    # 0.8 px lies 0.8 of the way from the 12/16 to the 13/16 px kernel
+    assert torch.allclose(out[0], expected, atol=1e-6)
+
+
+def test_textured_plane_through_focus_keeps_its_detail() -> None:
+    # a plane tilted through focus: |r| from 0 to 3 px across the frame
+    h, w = 96, 128
+    g = torch.Generator().manual_seed(4)
+    rgb = 0.05 + torch.rand(3, h, w, generator=g)
+    disp = (0.5 + 0.15 * torch.linspace(-1, 1, w))[None, None, :].expand(1, h, w).clone()
+    out = render(rgb, disp, focus=0.5, strength=20.0).rgba[0]
+    radius = 20.0 * (disp[0] - 0.5).abs()
+    for limit, kept in ((0.5, 0.95), (0.25, 0.999)):
+        sharp = radius < limit
+        assert laplacian_energy(out, sharp) >= kept * laplacian_energy(rgb, sharp)
+
+
+BREAKDANCE = Path(__file__).resolve().parents[2] / "shared" / "data" / "breakdance"  # ../shared/data/breakdance
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (BREAKDANCE / "params.csv").is_file(), reason=f"{BREAKDANCE} is absent")
+def test_breakdance_in_focus_pixels_keep_their_detail() -> None:
+    # frame 1001 at its keyed focus and K = 32 px at 1024 wide (60 px at 1920)
+    import csv
+
+    import numpy as np
+    import OpenImageIO as oiio
+
+    with open(BREAKDANCE / "params.csv") as f:
+        focus, k_1024 = next((float(r["focus_disparity"]), float(r["k"])) for r in csv.DictReader(f) if r["frame"] == "1001")
+    srgb = oiio.ImageBuf(str(BREAKDANCE / "rgb" / "breakdance.1001.jpg")).get_pixels(oiio.FLOAT)[..., :3]
+    linear = np.where(srgb <= 0.04045, srgb / 12.92, ((srgb + 0.055) / 1.055) ** 2.4).astype(np.float32)
+    disparity = oiio.ImageBuf(str(BREAKDANCE / "disparity" / "breakdance_disp.1001.png")).get_pixels(oiio.FLOAT)[..., 0]
+    rgb = torch.from_numpy(linear).permute(2, 0, 1).contiguous()
+    disp = torch.from_numpy(disparity.astype(np.float32))[None]
+    strength = k_1024 * rgb.shape[-1] / 1024
+    out = render(rgb, disp, focus=focus, strength=strength).rgba[0]
+    radius = strength * (disp[0] - focus).abs()
+    # a CoC under a pixel across (radius < 0.5 px) is the pixel itself
+    sharp = radius < 0.5
+    assert int(sharp.sum()) > 20000
+    assert laplacian_energy(out, sharp) >= 0.95 * laplacian_energy(rgb, sharp)
+    # radius 0.5..1 px is the law's own sub-pixel disk (0.64 when shared with a 1 px disk)
+    blurred_a_little = radius < 1.0
+    assert laplacian_energy(out, blurred_a_little) >= 0.8 * laplacian_energy(rgb, blurred_a_little)
