@@ -315,7 +315,7 @@ class PhysicalEngine(Engine):
             r = math.sqrt(max(r * r - 4.0 / 3.0, 0.25))
         half = kernel_half_size(r, shape)
         if self.aperture.cat_eye > 0:
-            blurred = self._convolve_cat_eye([(small, r)], factor, shape, half, origin, frame_size)
+            blurred = self._convolve_cat_eye([(small, r)], factor, shape, half, (y0, x0), frame_size)
         else:
             blurred = convolve.convolve_sum([(small, render_kernel(r, shape, half).to(small.device))])
         if factor > 1:
