@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 import torch
 import torch.nn.functional as F
+from torch.profiler import record_function
 
 from focuspull.aperture import ApertureSpec
 from focuspull.engines.base import Engine, EngineInput, EngineOutput
@@ -174,14 +175,17 @@ class PhysicalEngine(Engine):
         pending: list[tuple[torch.Tensor, int, int]] = []
         for i in reversed(range(len(levels))):
             pieces = self._plane(i, frame)
-            for piece in pieces:
-                _add_behind(acc, cover, *piece)
-            for alpha in pending:
-                _add(cover, *alpha)
+            with record_function("physical.composite"):
+                for piece in pieces:
+                    _add_behind(acc, cover, *piece)
+                for alpha in pending:
+                    _add(cover, *alpha)
             pending = [(layer[alpha_index : alpha_index + 1], oy, ox) for layer, oy, ox in pieces]
 
         log.debug("frame: %d planes up to %.1f px", len(frame.blocks), max_abs)
         weight = acc[-1:]
+        # stages (torch.profiler labels, free when no profiler runs): physical.resample, .fill,
+        # .convolve, .composite; bench/bench_physical.py reports them and the rest
         out = torch.where(weight > _EMPTY_WEIGHT, acc[:-1] / weight.clamp_min(_EMPTY_WEIGHT), 0.0)
         if not has_alpha:
             out = out[:3]
@@ -291,9 +295,11 @@ class PhysicalEngine(Engine):
         right, top, bottom): reduced pixels of edge clamp added after the fill.
         """
         y0, x0 = origin
-        small = convolve.downsample(data, factor)
+        with record_function("physical.resample"):
+            small = convolve.downsample(data, factor)
         if nearer is not None:
-            small = fill_hidden(small, convolve.downsample(nearer, factor))
+            with record_function("physical.fill"):
+                small = fill_hidden(small, convolve.downsample(nearer, factor))
         if any(extend):
             if factor > 1:
                 trim = [1 if e else 0 for e in extend]
@@ -307,19 +313,22 @@ class PhysicalEngine(Engine):
         if subpixel is not None:
             table = subpixel_kernels(shape).to(small.device)
             half = (table.shape[-1] - 1) // 2
-            return convolve.spread_subpixel(small, subpixel[0], table), y0 - half, x0 - half
+            with record_function("physical.convolve"):
+                return convolve.spread_subpixel(small, subpixel[0], table), y0 - half, x0 - half
         # the tent reduction and bilinear enlargement each add f^2/6 of variance per
         # axis: a slightly smaller kernel keeps the footprint's second moment on the law
         r = radius / factor
         if factor > 1:
             r = math.sqrt(max(r * r - 4.0 / 3.0, 0.25))
         half = kernel_half_size(r, shape)
-        if self.aperture.cat_eye > 0:
-            blurred = self._convolve_cat_eye([(small, r)], factor, shape, half, (y0, x0), frame_size)
-        else:
-            blurred = convolve.convolve_sum([(small, render_kernel(r, shape, half).to(small.device))])
+        with record_function("physical.convolve"):
+            if self.aperture.cat_eye > 0:
+                blurred = self._convolve_cat_eye([(small, r)], factor, shape, half, (y0, x0), frame_size)
+            else:
+                blurred = convolve.convolve_sum([(small, render_kernel(r, shape, half).to(small.device))])
         if factor > 1:
-            blurred = convolve.upsample(F.pad(blurred, (1, 1, 1, 1)), factor)
+            with record_function("physical.resample"):
+                blurred = convolve.upsample(F.pad(blurred, (1, 1, 1, 1)), factor)
             offset = (half + 1) * factor
         else:
             offset = half
