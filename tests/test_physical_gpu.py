@@ -12,6 +12,7 @@ import torch
 from focuspull.aperture import ApertureSpec
 from focuspull.engines.base import EngineInput
 from focuspull.engines.physical import PhysicalEngine, PhysicalOptions
+from focuspull.params import FrameParams
 from physical_scenes import disk_mask, footprint_radius, point_light, texture
 
 pytestmark = [
@@ -22,7 +23,7 @@ pytestmark = [
 
 def _render(rgba, disp, focus, strength, device, aperture=None, options=None):
     engine = PhysicalEngine(options or PhysicalOptions(), aperture or ApertureSpec(), torch.device(device))
-    batch = EngineInput(rgba[None].to(device), disp[None].to(device), torch.tensor([focus]), torch.tensor([strength]))
+    batch = EngineInput(rgba[None].to(device), disp[None].to(device), FrameParams.of(1, focus, strength))
     return engine.render(batch).rgba[0]
 
 
