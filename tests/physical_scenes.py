@@ -85,3 +85,28 @@ def laplacian_energy(image: torch.Tensor, mask: torch.Tensor) -> float:
     lap = torch.nn.functional.conv2d(image[None].float(), kernel, groups=image.shape[0])[0]
     inner = -torch.nn.functional.max_pool2d(-mask[None, None].float(), 3, 1, 1)[0, 0, 1:-1, 1:-1] > 0.5
     return float((lap**2).sum(dim=0)[inner].sum())
+
+
+def radial_profile(image: torch.Tensor, cy: float, cx: float, max_radius: float, step: float = 0.25) -> tuple[torch.Tensor, torch.Tensor]:
+    """(bin radii, mean of the channel sum in each ring of width ``step``) around (cy, cx)."""
+    m = (image.sum(dim=0) if image.ndim == 3 else image).to(torch.float64)
+    h, w = m.shape
+    yy, xx = torch.meshgrid(torch.arange(h, dtype=torch.float64), torch.arange(w, dtype=torch.float64), indexing="ij")
+    d = torch.sqrt((yy - cy) ** 2 + (xx - cx) ** 2).flatten()
+    bins = torch.arange(0.0, max_radius + 4.0, step, dtype=torch.float64)
+    index = torch.bucketize(d, bins)
+    sums = torch.zeros(len(bins) + 1, dtype=torch.float64).index_add_(0, index, m.flatten())
+    counts = torch.zeros(len(bins) + 1, dtype=torch.float64).index_add_(0, index, torch.ones_like(d))
+    return bins, (sums / counts.clamp_min(1))[1 : len(bins) + 1]
+
+
+def edge_width(image: torch.Tensor, cy: float, cx: float, radius: float) -> float:
+    """Width (px) over which a disk's rim falls from 90 % to 10 % of its interior level."""
+    bins, profile = radial_profile(image, cy, cx, radius)
+    level = float(profile[bins < 0.6 * radius].mean())
+
+    def outermost(fraction: float) -> float:
+        above = torch.nonzero(profile >= fraction * level).flatten()
+        return float(bins[above.max()]) if len(above) else 0.0
+
+    return outermost(0.1) - outermost(0.9)
