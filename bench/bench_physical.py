@@ -232,6 +232,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--peer", default=os.environ.get("FOCUSPULL_PEER_PYTHON", ""),
                         help="Python with bpy for Blender's Defocus node (default $FOCUSPULL_PEER_PYTHON)")
     parser.add_argument("--peer-width", type=int, default=480, help="width at which the peer and the engine are compared")
+    parser.add_argument("--scaling-sizes", default="540p,1080p,4k", help="sizes at a largest CoC of 32 px")
+    parser.add_argument("--scaling-radii", default="8,16,64,128", help="largest CoCs (px) of the 1080p scene")
     parser.add_argument("--skip", default="", help="comma list of: scaling, process, peer, stages")
     parser.add_argument("--cache", default=os.path.join(tempfile.gettempdir(), "focuspull-bench"))
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -257,8 +259,8 @@ def main(argv: list[str] | None = None) -> int:
             peer_cases.append(f"breakdance:1001:{pw}")
     scaling_cases: list[str] = []
     if "scaling" not in skip:
-        scaling_cases = [scene_spec(s, SCENE_RADIUS_1080P) for s in ("540p", "1080p", "4k")]
-        scaling_cases += [scene_spec("1080p", r) for r in (8.0, 16.0, 64.0, 128.0)]
+        scaling_cases = [scene_spec(s, SCENE_RADIUS_1080P) for s in args.scaling_sizes.split(",")]
+        scaling_cases += [scene_spec("1080p", float(r)) for r in args.scaling_radii.split(",")]
     engine_cases = list(dict.fromkeys(main_cases + peer_cases + scaling_cases))
 
     device = torch.device(args.device)
@@ -271,9 +273,11 @@ def main(argv: list[str] | None = None) -> int:
     peer_python = args.peer if args.peer and Path(args.peer).exists() else ""
     results: dict[str, list[dict]] = {spec: [] for spec in engine_cases}
     peers: dict[str, list[dict]] = {spec: [] for spec in peer_cases}
-    for _ in range(args.repeat):  # interleaved: every case once per round
+    stage_cases = [] if "stages" in skip else [c for c in main_cases if c.startswith("breakdance:1001:1920")] or main_cases[:1]
+    for round_index in range(args.repeat):  # interleaved: every case once per round
         for spec in engine_cases:
-            results[spec].append(run_child(spec, args, cache))
+            # the first round also profiles the stages (a third render, after the timed one)
+            results[spec].append(run_child(spec, args, cache, profile=round_index == 0 and spec in stage_cases))
             if spec in peers and peer_python:
                 peers[spec].append(run_peer(spec, peer_python, cache, repeat=1))
     best = {spec: min(runs, key=lambda r: r["wall_s"]) for spec, runs in results.items()}
@@ -309,15 +313,16 @@ def main(argv: list[str] | None = None) -> int:
                   "(Use Z-Buffer off), blur_max = the frame's largest radius; its time is one compositor execution "
                   "(inputs loaded by it).")
 
-    if "stages" not in skip:
-        print("\n| content | " + " | ".join(s.split(".")[1] for s in STAGES) + " | other |")
+    if stage_cases:
+        print("\nshare of the render time by stage (torch.profiler, one render):\n")
+        print("| content | " + " | ".join(s.split(".")[1] for s in STAGES) + " | other |")
         print("|---|" + "---:|" * (len(STAGES) + 1))
-        for spec in main_cases[:1] + [c for c in main_cases if c == "breakdance:1001:1920"]:
-            stages = run_child(spec, args, cache, profile=True)["stages"]
+        for spec in stage_cases:
+            stages = results[spec][0]["stages"]
             print(f"| {label(spec)} | " + " | ".join(f"{100 * v:.0f}%" for v in stages.values()) + " |")
 
     if scaling_cases:
-        base = best[scene_spec("1080p", SCENE_RADIUS_1080P)]
+        base = best.get(scene_spec("1080p", SCENE_RADIUS_1080P), best[scaling_cases[0]])
         print("\n| depth-edge scene | largest CoC (px) | megapixels | render ms | relative to 1080p, 32 px |")
         print("|---|---:|---:|---:|---:|")
         for spec in scaling_cases:

@@ -28,8 +28,12 @@ much nearer content is guessed from its visible neighbours (``fill``), so a
 defocused foreground shows background behind its edges.
 
 Pixels in focus (|r| <= 0.5 px) come back bit for bit when nothing in front
-spreads over them. Scene-linear values are never
-clipped: kernels sum to one, so light is conserved.
+spreads over them. Scene-linear values are never clipped: kernels sum to one,
+so light is conserved.
+
+Stages carry torch.profiler labels (free when no profiler runs):
+``physical.resample``, ``.fill``, ``.convolve``, ``.composite``;
+``bench/bench_physical.py`` reports their shares.
 """
 
 from __future__ import annotations
@@ -184,8 +188,6 @@ class PhysicalEngine(Engine):
 
         log.debug("frame: %d planes up to %.1f px", len(frame.blocks), max_abs)
         weight = acc[-1:]
-        # stages (torch.profiler labels, free when no profiler runs): physical.resample, .fill,
-        # .convolve, .composite; bench/bench_physical.py reports them and the rest
         out = torch.where(weight > _EMPTY_WEIGHT, acc[:-1] / weight.clamp_min(_EMPTY_WEIGHT), 0.0)
         if not has_alpha:
             out = out[:3]
