@@ -7,7 +7,9 @@ shared between the identity and a 1 px disk.
 
 from __future__ import annotations
 
+import importlib.util
 import math
+import sys
 from pathlib import Path
 
 import pytest
@@ -70,28 +72,27 @@ def test_textured_plane_through_focus_keeps_its_detail() -> None:
         assert laplacian_energy(out, sharp) >= kept * laplacian_energy(rgb, sharp)
 
 
+BENCH = Path(__file__).resolve().parents[1] / "bench"
 BREAKDANCE = Path(__file__).resolve().parents[2] / "shared" / "data" / "breakdance"  # ../shared/data/breakdance
+
+
+def bench_scenes():
+    """bench/scenes.py (not a package): reads a breakdance frame at its keyed parameters."""
+    spec = importlib.util.spec_from_file_location("scenes", BENCH / "scenes.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["scenes"] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(not (BREAKDANCE / "params.csv").is_file(), reason=f"{BREAKDANCE} is absent")
 def test_breakdance_in_focus_pixels_keep_their_detail() -> None:
     # frame 1001 at its keyed focus and K = 32 px at 1024 wide (60 px at 1920)
-    import csv
-
-    import numpy as np
-    import OpenImageIO as oiio
-
-    with open(BREAKDANCE / "params.csv") as f:
-        focus, k_1024 = next((float(r["focus_disparity"]), float(r["k"])) for r in csv.DictReader(f) if r["frame"] == "1001")
-    srgb = oiio.ImageBuf(str(BREAKDANCE / "rgb" / "breakdance.1001.jpg")).get_pixels(oiio.FLOAT)[..., :3]
-    linear = np.where(srgb <= 0.04045, srgb / 12.92, ((srgb + 0.055) / 1.055) ** 2.4).astype(np.float32)
-    disparity = oiio.ImageBuf(str(BREAKDANCE / "disparity" / "breakdance_disp.1001.png")).get_pixels(oiio.FLOAT)[..., 0]
-    rgb = torch.from_numpy(linear).permute(2, 0, 1).contiguous()
-    disp = torch.from_numpy(disparity.astype(np.float32))[None]
-    strength = k_1024 * rgb.shape[-1] / 1024
+    frame = bench_scenes().breakdance(1001)
+    rgb, disp, focus, strength = frame.rgb, frame.disparity, frame.focus_disparity, frame.strength_px
     out = render(rgb, disp, focus=focus, strength=strength).rgba[0]
-    radius = strength * (disp[0] - focus).abs()
+    radius = frame.radius_px()[0]
     # a CoC under a pixel across (radius < 0.5 px) is the pixel itself
     sharp = radius < 0.5
     assert int(sharp.sum()) > 20000
