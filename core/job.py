@@ -17,6 +17,7 @@ from typing import Any, Literal
 from focuspull.aperture import ApertureSpec
 from focuspull.curves import Curve
 from focuspull.depth import DEPTH_KIND_ALIASES, DEPTH_KIND_NAMES, DEPTH_KINDS, METRIC_KINDS  # noqa: F401  (re-exported)
+from focuspull.depth_conditioning.steps import EDGE_RADIUS_PX
 from focuspull.errors import JobError
 from focuspull.settings import CURVE_SCHEMA, from_mapping, json_schema, to_mapping
 
@@ -80,10 +81,31 @@ class DepthSpec:
         metadata={"doc": "source 'estimate': a Depth Anything V2 folder (transformers format) or a model name from "
                   "'focuspull models' (default depth-anything-v2-small). Never downloaded at render time."},
     )
-    stabilize: float = field(
-        default=0.5,
-        metadata={"doc": "source 'estimate': temporal stabilisation, the weight of the motion-compensated previous "
-                  "frame (0 = off; 0.5 halves frame-to-frame noise).", "minimum": 0.0, "maximum": 0.95},
+    stabilize: float | None = field(
+        default=None,
+        metadata={"doc": "Temporal stabilisation along optical flow, for any source: the weight of the "
+                  "motion-compensated neighbouring frames (0 = off, 0.5 = a pixel's noise variance falls to a fifth); "
+                  "the shot's per-frame scale wobble is removed, keeping its mean scale. Reads the whole shot and "
+                  "needs OpenCV (the depth extra); supplied depth is written conditioned next to the output. "
+                  "Default (null): 0.5 for source 'estimate', 0 (off) for supplied depth.",
+                  "minimum": 0.0, "maximum": 0.95},
+    )
+    remove_outliers: Literal["auto", "on", "off"] = field(
+        default="auto",
+        metadata={"doc": "Replace single pixels nearer or farther than all eight neighbours (salt-and-pepper) by "
+                  "their neighbours' median; thin real structures stay. auto: on for estimated depth and "
+                  "disparity maps, off for metric depth (a renderer's Z is exact)."},
+    )
+    refine_edges: Literal["auto", "on", "off"] = field(
+        default="auto",
+        metadata={"doc": "Snap depth edges to the plate's edges (a colour-weighted median near depth edges) and "
+                  "smooth the rest with a guided filter, the plate as guide. auto: on for estimated depth and "
+                  "disparity maps, off for metric depth."},
+    )
+    edge_radius_px: int = field(
+        default=EDGE_RADIUS_PX,
+        metadata={"doc": "Edge refinement: window half-size in pixels; depth edges up to about half of it off the "
+                  "plate's edge snap back.", "minimum": 3, "maximum": 32},
     )
     percentiles: tuple[float, float] = field(
         default=(1.0, 99.0),
@@ -272,7 +294,8 @@ class OutputSpec:
         default=None, metadata={"doc": "EXR compression (zip, piz, dwaa:45, ...). Default: the input's."}
     )
     aux_channels: tuple[str, ...] = field(
-        default=(), metadata={"doc": "Diagnostic channels the engine should add (e.g. coc.radius)."}
+        default=(), metadata={"doc": "Diagnostic channels to add: the engine's (e.g. coc.radius) and "
+                              "depth.conditioned (the disparity the engine used, after depth conditioning)."}
     )
     channels: str = field(
         default="rgba",

@@ -26,13 +26,14 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from focuspull import __version__
 from focuspull.depth import check_depth_size, to_disparity
 from focuspull.depth import resample as resample_depth
+from focuspull.depth_conditioning.steps import ConditioningSteps
 from focuspull.device import resolve_device
 from focuspull.engines import create_engine, parse_options
 from focuspull.engines.base import EngineInput, ShotStatistics
@@ -56,6 +57,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEPTH_CHANNEL_GUESSES = ("Z", "depth.Z", "depth.z", "Z.Z", "depth", "zDepth")
+#: diagnostic channels the pipeline writes itself (the rest are the engine's)
+PIPELINE_AUX = ("depth.conditioned",)
 #: the output header's record of the job that made a frame (resume)
 JOB_KEY = "focuspull/job"
 #: decoded frames the scan keeps for the render (beyond it, frames are decoded again)
@@ -72,6 +75,10 @@ class Source:
     depth: "SequencePattern | None"
     color: "ColorConfig"
     input_colorspace: str
+    #: depth conditioning resolved for the depth source (focuspull.depth_conditioning); None: none
+    conditioning: "ConditioningSteps | None" = field(default=None, kw_only=True)
+    #: True when ``depth`` is focuspull's conditioned disparity (channel Y), used as it is
+    depth_conditioned: bool = field(default=False, kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -162,20 +169,24 @@ def prepare(
     output_colorspace = color.resolve(job.output.colorspace) if job.output.colorspace else input_colorspace
 
     engine_options = parse_options(job.engine.name, dict(job.engine.options))
-    if job.output.aux_channels:
+    engine_aux = tuple(name for name in job.output.aux_channels if name not in PIPELINE_AUX)
+    if engine_aux:
         if not any(f.name == "aux_channels" for f in dataclasses.fields(engine_options)):
             raise JobError(f"output.aux_channels: the {job.engine.name} engine writes no diagnostic channels")
-        engine_options = dataclasses.replace(engine_options, aux_channels=tuple(job.output.aux_channels))
+        engine_options = dataclasses.replace(engine_options, aux_channels=engine_aux)
 
     if estimated is not None:
         depth = _estimate_depth(job, plate, estimated, frames, color, input_colorspace, progress or NullProgress())
-    source = Source(job=job, input=plate, depth=depth, color=color, input_colorspace=input_colorspace)
+    source = Source(job=job, input=plate, depth=depth, color=color, input_colorspace=input_colorspace,
+                    conditioning=ConditioningSteps.for_depth(job.depth))
+    source = condition_shot_depth(source, output, frames)
     scan = ShotScan(source, store)
     params = resolve_frame_params(
         job, frames, engine_options=engine_options, width_px=_display_width(first_header), read=scan.read
     )
     return Shot(
-        job=job, input=plate, depth=depth, color=color, input_colorspace=input_colorspace,
+        job=job, input=plate, depth=source.depth, color=color, input_colorspace=input_colorspace,
+        conditioning=source.conditioning, depth_conditioned=source.depth_conditioned,
         output=output, frames=frames, output_colorspace=output_colorspace, engine_options=engine_options,
         params=params, statistics=scan.statistics(frames), input_color=input_color, plan=plan,
     )
@@ -270,9 +281,24 @@ def _estimate_depth(
     spec = job.depth
     return estimate_shot_depth(
         plate=plate, frames=frames, color=color, input_colorspace=input_colorspace, target=target,
-        model=spec.model, stabilize_weight=spec.stabilize, percentiles=spec.percentiles, device=job.engine.device,
+        model=spec.model, stabilize_weight=ConditioningSteps.for_depth(spec).stabilize, percentiles=spec.percentiles,
+        device=job.engine.device,
         on_frame=lambda done, total: progress.stage("depth", done, total),
     )
+
+
+def condition_shot_depth(source: Source, output: "SequencePattern", frames: Sequence[int]) -> Source:
+    """Temporal stabilisation of supplied depth needs the whole shot: done here, once, into a
+    sequence next to the output that the render reads (estimated depth was stabilised while
+    estimating; the spatial steps run per frame as it is loaded)."""
+    if source.conditioning is None or source.conditioning.stabilize <= 0 or source.job.depth.source == "estimate":
+        return source
+    from focuspull.depth_conditioning.shot import SUFFIX, stabilize_shot_depth
+
+    target = SequencePattern.parse(default_depth_pattern(source.job.output.pattern, SUFFIX))
+    _check_estimated_pattern(target, source.input, output, frames)
+    target = stabilize_shot_depth(source, frames, target)
+    return dataclasses.replace(source, depth=target, depth_conditioned=True)
 
 
 def with_job(shot: Shot, job: Job, read: "Callable[[Sequence[int]], Iterable[FrameData]] | None" = None) -> Shot:
@@ -363,12 +389,21 @@ def _load_unit(source: Source, frame_no: int, image: "ImageFrame", depth_image: 
                     f"overlap layer {unit.layer.label} (data window {window})"
                 )
             disparity = place(disparity, depth_window, window, fill="edge")
+    elif source.depth_conditioned:  # focuspull's disparity, conditioned for the whole shot in prepare()
+        disparity = depth_image.channel(depth_image.channels[0]).astype(np.float32)
+        if check_depth_size(depth_image.size, size, path=depth_image.path, frame=frame_no):
+            disparity = resample_depth(disparity, size)
     else:
         channel = job.depth.channel or depth_image.channels[0]
         disparity = to_disparity(depth_image.channel(channel), job.depth.kind,
                                  source=f"{depth_image.path} (channel {channel})", frame=frame_no)
         if check_depth_size(depth_image.size, size, path=depth_image.path, frame=frame_no):
             disparity = resample_depth(disparity, size)  # prepare() warned once for the shot
+    steps = source.conditioning
+    if steps is not None and steps.spatial and not source.depth_conditioned:
+        from focuspull.depth_conditioning import condition_frame
+
+        disparity = condition_frame(disparity, rgba, steps)
     return UnitData(unit.layer, rgba, disparity, window)
 
 
@@ -604,6 +639,8 @@ def render_shot(
                     continue  # context for the engine only
                 rgba = as_array(out.rgba[t], data)
                 aux = {name: as_array(ch[t, 0], data) for name, ch in out.aux.items()}
+                if "depth.conditioned" in shot.job.output.aux_channels:
+                    aux["depth.conditioned"] = data.disparity
                 # other layers and views: the same engine, the same per-frame parameters
                 others = [
                     as_array(engine.render(engine_input(shot, [padded(data, unit, windows)], engine.device)).rgba[0], data)
@@ -663,6 +700,7 @@ def write_frame(
         "focuspull/strength_px": float(shot.params.strength_px[index]),
         "focuspull/input": shot.input.path(data.frame),
         JOB_KEY: job_fingerprint(job),
+        **(shot.conditioning.header_attributes() if shot.conditioning is not None else {}),
         **engine.header_attributes(),
     }
     color_set, color_remove = (

@@ -61,7 +61,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--pixel-type", choices=("half", "float"), default="half")
     p.add_argument("--compression", help="EXR compression (default: the input's)")
     p.add_argument("--aux", metavar="CHANNEL", action="append", default=[],
-                   help="add a diagnostic channel (coc.radius, focus.matte, plane.index); repeatable")
+                   help="add a diagnostic channel (coc.radius, focus.matte, plane.index, depth.conditioned: the "
+                        "disparity the engine used); repeatable")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default=None, help="default auto: CUDA when present")
     p.add_argument("--progress", choices=("auto", "bar", "jsonl", "none"), default="auto",
                    help="bar on a terminal, jsonl = one JSON event per line on stdout")
@@ -82,8 +83,17 @@ def _register_modes(p: argparse.ArgumentParser) -> None:
                    help="model folder or name from 'focuspull models' (default depth-anything-v2-small); "
                         "implies --estimate-depth; never downloaded at render time")
     g.add_argument("--depth-out", metavar="PATTERN", help="where to write the estimated depth")
+    g = p.add_argument_group("depth conditioning (any depth source; see docs/depth.md)")
     g.add_argument("--depth-stabilize", metavar="W", type=float,
-                   help="temporal stabilisation weight 0..0.95 (default 0.5, 0 = off)")
+                   help="temporal stabilisation along optical flow, weight 0..0.95, keeping the shot's scale "
+                        "(default 0.5 for estimated depth, 0 = off for supplied depth; needs focuspull[depth])")
+    g.add_argument("--depth-outliers", choices=("auto", "on", "off"),
+                   help="remove isolated outlier pixels (default auto: on for disparity maps and estimated depth, "
+                        "off for metric depth)")
+    g.add_argument("--depth-edges", choices=("auto", "on", "off"),
+                   help="refine depth edges against the plate and smooth the rest (default auto, as above)")
+    g.add_argument("--depth-edge-radius", metavar="PX", type=int,
+                   help="edge refinement window half-size (default 9; edges up to about half of it off snap back)")
     g = p.add_argument_group("focus modes (instead of --focus)")
     g.add_argument("--focus-point", metavar="X,Y", help="focus on the disparity under this display-window pixel")
     g.add_argument("--focus-x", metavar="CURVE", help="keyframed x of the focus point")
@@ -122,10 +132,12 @@ def _mode_args(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]
         if args.depth:
             raise JobError("--estimate-depth: give either a depth sequence (--depth) or estimate it, not both")
         depth.update(source="estimate", model=args.depth_model, pattern=args.depth_out)
-        if args.depth_stabilize is not None:
-            depth["stabilize"] = args.depth_stabilize
-    elif args.depth_out or args.depth_stabilize is not None:
-        raise JobError("--depth-out/--depth-stabilize: only used with --estimate-depth")
+    elif args.depth_out:
+        raise JobError("--depth-out: only used with --estimate-depth")
+    for key, value in (("stabilize", args.depth_stabilize), ("remove_outliers", args.depth_outliers),
+                       ("refine_edges", args.depth_edges), ("edge_radius_px", args.depth_edge_radius)):
+        if value is not None:
+            depth[key] = value
     if args.depth:
         depth.update(source="sequence", pattern=args.depth)
     if args.depth_channel:

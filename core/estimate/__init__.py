@@ -2,8 +2,9 @@
 
 * :mod:`.model` loads a transformers depth model from a local folder (never
   from the network) and runs it;
-* :mod:`.stabilize` filters the per-frame predictions over time along
-  optical flow (motion-compensated, occlusion-aware);
+* the predictions are stabilised over time along optical flow by
+  :mod:`focuspull.depth_conditioning.temporal` (motion-compensated,
+  occlusion-aware, keeping the shot's scale);
 * :mod:`.normalize` maps the whole shot to 0..1 with one robust mapping;
 * :mod:`.shot` ties it together and writes the result next to the output as
   an EXR sequence (``normalized_disparity``) that the render then reads;
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
     from focuspull.estimate.model import DepthEstimator, resolve_model_folder
     from focuspull.estimate.normalize import ShotNormalization
     from focuspull.estimate.shot import default_depth_pattern, estimate_shot_depth
-    from focuspull.estimate.stabilize import stabilize
 
 __all__ = [
     "DepthEstimator",
@@ -31,7 +31,6 @@ __all__ = [
     "default_depth_pattern",
     "estimate_shot_depth",
     "resolve_model_folder",
-    "stabilize",
 ]
 
 _LAZY = {
@@ -40,7 +39,6 @@ _LAZY = {
     "ShotNormalization": "focuspull.estimate.normalize",
     "default_depth_pattern": "focuspull.estimate.shot",
     "estimate_shot_depth": "focuspull.estimate.shot",
-    "stabilize": "focuspull.estimate.stabilize",
 }
 
 

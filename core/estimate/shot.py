@@ -42,15 +42,15 @@ CHANNEL = "Y"
 KIND = "normalized_disparity"
 
 
-def default_depth_pattern(output: str) -> str:
-    """``out/refocus.####.exr`` -> ``out/refocus_depth.####.exr`` (always EXR)."""
+def default_depth_pattern(output: str, suffix: str = "depth") -> str:
+    """``out/refocus.####.exr`` -> ``out/refocus_depth.####.exr`` (always EXR; ``suffix`` after the ``_``)."""
     folder, name = os.path.split(output)
     match = re.search(r"(#+|%0?\d*d|\$F\d*|@+)", name)
     if match is None:
         stem = os.path.splitext(name)[0]
-        return os.path.join(folder, f"{stem}_depth.exr")
+        return os.path.join(folder, f"{stem}_{suffix}.exr")
     stem = name[: match.start()].rstrip("._-")
-    return os.path.join(folder, f"{stem + '_' if stem else ''}depth.{match.group(0)}.exr")
+    return os.path.join(folder, f"{stem + '_' if stem else ''}{suffix}.{match.group(0)}.exr")
 
 
 def estimate_shot_depth(
@@ -74,13 +74,13 @@ def estimate_shot_depth(
 
     from focuspull.estimate.model import DepthEstimator, model_signature, resolve_model_folder
     from focuspull.estimate.normalize import ShotNormalization
-    from focuspull.estimate.stabilize import stabilize
+    from focuspull.depth_conditioning.temporal import stabilize
     from focuspull.io import read_sequence
 
     frames = tuple(frames)
     folder = resolve_model_folder(model)
     signature = _signature(plate, frames, input_colorspace, model_signature(folder), stabilize_weight, percentiles)
-    if _reusable(target, frames, signature):
+    if reusable(target, frames, signature):
         log.info("depth: reusing %s (same plate, model and settings)", target.text)
         return target
 
@@ -120,7 +120,7 @@ def estimate_shot_depth(
     for frame, disparity in zip(frames, steady):
         spec = specs[frame]
         full = _resize(mapping.apply(disparity), (spec.width, spec.height))
-        _write(target.path(frame), full, spec, {**attributes, "focuspull/input": plate.path(frame)})
+        write_depth(target.path(frame), full, spec, {**attributes, "focuspull/input": plate.path(frame)})
     return target
 
 
@@ -160,7 +160,7 @@ def _resize(values: "np.ndarray", size: tuple[int, int]) -> "np.ndarray":
     return cv2.resize(values, tuple(size), interpolation=cv2.INTER_LINEAR)
 
 
-def _write(path: str, disparity: "np.ndarray", plate_spec: Any, attributes: dict[str, Any]) -> None:
+def write_depth(path: str, disparity: "np.ndarray", plate_spec: Any, attributes: dict[str, Any]) -> None:
     """One channel, float, the plate's data and display windows, none of its metadata."""
     import OpenImageIO as oiio
 
@@ -182,7 +182,7 @@ def _signature(plate: "SequencePattern", frames: Sequence[int], colorspace: str,
                weight: float, percentiles: tuple[float, float]) -> str:
     digest = hashlib.sha256()
     digest.update(json.dumps({
-        "v": 1, "plate": plate.canonical(), "colorspace": colorspace, "model": model,
+        "v": 2, "plate": plate.canonical(), "colorspace": colorspace, "model": model,
         "stabilize": weight, "percentiles": list(percentiles), "frames": list(frames),
     }, sort_keys=True).encode())
     for frame in frames:  # a re-rendered plate under the same name must not reuse stale depth
@@ -194,7 +194,7 @@ def _signature(plate: "SequencePattern", frames: Sequence[int], colorspace: str,
     return digest.hexdigest()[:24]
 
 
-def _reusable(target: "SequencePattern", frames: Sequence[int], signature: str) -> bool:
+def reusable(target: "SequencePattern", frames: Sequence[int], signature: str) -> bool:
     from focuspull.io import written_by
 
     return all(written_by(target.path(frame), "focuspull/depth_signature", signature) for frame in frames)

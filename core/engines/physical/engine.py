@@ -48,7 +48,7 @@ from torch.profiler import record_function
 
 from focuspull.aperture import ApertureSpec
 from focuspull.engines.base import Engine, EngineInput, EngineOutput
-from focuspull.engines.physical import convolve
+from focuspull.engines.physical import convolve, highlights
 from focuspull.engines.physical.fill import fill_hidden
 from focuspull.engines.physical.kernels import KernelShape, kernel_half_size, render_kernel, subpixel_kernels
 from focuspull.engines.physical.ladder import ladder_levels, pyramid_factor
@@ -151,7 +151,7 @@ class PhysicalEngine(Engine):
         zero = levels.index(0.0)
         share = torch.where(slab == zero, 0.0, torch.where(slab == zero - 1, 1.0, share))
         colour = image[:3]
-        if opts.highlight_gain > 1.0:
+        if opts.highlight_gain == "auto" or opts.highlight_gain > 1.0:
             colour = colour * _highlight_boost(colour, radius, opts)
         has_alpha = channels == 4
         # the stack blurred for each slab: premultiplied colour, alpha (occlusion), weight (normalisation)
@@ -443,9 +443,14 @@ def _highlight_boost(colour: torch.Tensor, radius: torch.Tensor, opts: PhysicalO
         ramp = x * x * (3 - 2 * x)
     else:
         ramp = (luma >= opts.highlight_threshold).to(colour.dtype)
+    gain = opts.highlight_gain
+    if gain == "auto":  # small clipped regions only (highlights.py)
+        gain = highlights.AUTO_GAIN
+        ramp = ramp * (luma <= highlights.CLIP_CEILING)
+        ramp = ramp * highlights.small_regions(ramp > 0, opts.highlight_max_size_px)
     # an in-focus pixel keeps its value: the boost only restores light that the blur spreads
     blur = radius.abs().clamp(max=1.0)
-    return 1.0 + (opts.highlight_gain - 1.0) * ramp * blur
+    return 1.0 + (gain - 1.0) * ramp * blur
 
 
 def _slab_blocks(slab: torch.Tensor, where: torch.Tensor | None = None) -> dict[int, torch.Tensor]:

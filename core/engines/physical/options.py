@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 from focuspull.curves import Curve
 from focuspull.errors import JobError
@@ -30,13 +31,19 @@ class PhysicalOptions:
             "blur grows from its edges (>= 0, disparity units)."
         },
     )
-    highlight_gain: float = field(
+    highlight_gain: float | Literal["auto"] = field(
         default=1.0,
         metadata={
             "doc": "Highlight recovery for display-referred or clipped plates: near-clipped pixels are multiplied "
-            "by up to this before the blur (1 = off).",
+            "by up to this before the blur (1 = off). auto: only small clipped regions (lights, no larger than "
+            "highlight_max_size_px) get a gain of 8; large bright surfaces and real HDR values keep theirs.",
             "minimum": 1.0,
         },
+    )
+    highlight_max_size_px: int = field(
+        default=24,
+        metadata={"doc": "highlight_gain auto: a clipped region that fits in a square this wide is a light.",
+                  "minimum": 1, "maximum": 512},
     )
     highlight_threshold: float = field(
         default=0.95,

@@ -1,0 +1,84 @@
+"""Temporal stabilisation of a supplied depth sequence, once per shot, written next to the output.
+
+The temporal step needs the whole shot (and optical flow on the plate), so
+for depth that is not estimated (a sequence or a plate channel) it runs in
+``prepare``, before the first frame is rendered: every frame's disparity is
+read as the render would (converted, resampled, spatially conditioned),
+stabilised, and written as ``<output name>_depth_stable.####.exr`` (one
+float channel ``Y`` of disparity, the plate's windows). The render then
+reads that. A later render of the same shot with the same depth and
+settings (a farm chunk, a re-render with another focus) finds it by the
+signature in its header and does not compute it again. Estimated depth is
+stabilised inside the estimation instead (:mod:`focuspull.estimate.shot`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from typing import TYPE_CHECKING
+
+from focuspull import __version__
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from focuspull.io import SequencePattern
+    from focuspull.pipeline import Source
+
+log = logging.getLogger(__name__)
+
+SUFFIX = "depth_stable"
+
+
+def stabilize_shot_depth(shot: "Source", frames: "Sequence[int]", target: "SequencePattern") -> "SequencePattern":
+    """Stabilise the disparity of the shot's ``frames`` into ``target`` (or reuse it); returns ``target``."""
+    from focuspull.depth_conditioning.temporal import stabilize
+    from focuspull.estimate.shot import reusable, write_depth
+    from focuspull.flow import require_cv2, to_gray8
+    from focuspull.pipeline import read_frames
+
+    require_cv2()  # fail before reading the shot
+    steps = shot.conditioning
+    frames = tuple(frames)
+    signature = _signature(shot, frames)
+    if reusable(target, frames, signature):
+        log.info("depth: reusing %s (same depth and settings)", target.text)
+        return target
+    log.info("depth: stabilising %d frame(s) over time (weight %g)", len(frames), steps.stabilize)
+    disparity, gray, specs = [], [], []
+    for data in read_frames(shot, frames):
+        disparity.append(data.disparity)
+        gray.append(to_gray8(data.rgba))
+        specs.append(data.image.spec)
+    steady = stabilize(disparity, gray, weight=steps.stabilize)
+    attributes = {"focuspull/version": __version__, "focuspull/depth_signature": signature,
+                  **steps.header_attributes()}
+    for frame, values, spec in zip(frames, steady, specs):
+        write_depth(target.path(frame), values, spec, {**attributes, "focuspull/input": shot.input.path(frame)})
+    return target
+
+
+def _signature(shot: "Source", frames: "tuple[int, ...]") -> str:
+    """What the stabilised depth depends on: the depth source, its files, the plate's, the steps."""
+    from focuspull.settings import to_mapping
+
+    job = shot.job
+    digest = hashlib.sha256()
+    digest.update(json.dumps({
+        "v": 1, "plate": shot.input.canonical(), "depth": to_mapping(job.depth),
+        "colorspace": shot.input_colorspace, "frames": list(frames),
+        "steps": shot.conditioning.header_attributes(),
+    }, sort_keys=True, default=str).encode())
+    patterns = [shot.input] + ([shot.depth] if shot.depth is not None else [])
+    for pattern in patterns:  # a re-rendered plate or depth under the same name must not reuse stale results
+        for frame in frames:
+            try:
+                stat = os.stat(pattern.path(frame))
+            except OSError:
+                continue
+            digest.update(f"{frame}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:24]
+

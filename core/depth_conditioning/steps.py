@@ -1,0 +1,77 @@
+"""Which conditioning steps run for a depth source, and the per-frame (spatial) steps.
+
+``auto`` (the default of each switch) turns a step on where it helps:
+
+* **metric depth** (``depth``, ``inverse_depth``: a renderer's Z pass) is
+  exact, edge for edge: every step is off, a CG pass goes to the engine
+  untouched;
+* **disparity maps** (``disparity``, ``normalized_disparity``: estimators,
+  stereo, 8-bit maps) get outlier removal and edge refinement; temporal
+  stabilisation stays off for a supplied map (it reads the whole shot and
+  needs optical flow, and a video depth estimator's output is usually
+  steady already): ask for it with ``depth.stabilize``;
+* **estimated depth** (``source: estimate``) gets all three: stabilisation
+  (weight 0.5) runs inside the estimation, on the model's output.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+
+#: stabilisation weight of estimated depth when ``depth.stabilize`` is not given
+ESTIMATE_STABILIZE = 0.5
+#: radius of the edge refinement when ``depth.edge_radius_px`` is not given
+EDGE_RADIUS_PX = 9
+
+
+@dataclass(frozen=True)
+class ConditioningSteps:
+    """The steps resolved for one job's depth source."""
+
+    remove_outliers: bool = False
+    refine_edges: bool = False
+    edge_radius_px: int = EDGE_RADIUS_PX
+    #: weight of the temporal filter; 0 = off
+    stabilize: float = 0.0
+
+    @classmethod
+    def for_depth(cls, depth: Any) -> "ConditioningSteps":
+        """Resolve ``auto`` for a ``DepthSpec`` (see the module docstring)."""
+        estimated = depth.source == "estimate"
+        helps = estimated or not depth.is_metric
+
+        def switch(value: str) -> bool:
+            return helps if value == "auto" else value == "on"
+
+        stabilize = depth.stabilize
+        if stabilize is None:
+            stabilize = ESTIMATE_STABILIZE if estimated else 0.0
+        return cls(switch(depth.remove_outliers), switch(depth.refine_edges), depth.edge_radius_px, float(stabilize))
+
+    @property
+    def spatial(self) -> bool:
+        return self.remove_outliers or self.refine_edges
+
+    def header_attributes(self) -> dict[str, Any]:
+        """What was done, for the output header."""
+        return {
+            "focuspull/depth_remove_outliers": int(self.remove_outliers),
+            "focuspull/depth_refine_edges": self.edge_radius_px if self.refine_edges else 0,
+            "focuspull/depth_stabilize": self.stabilize,
+        }
+
+
+def condition_frame(disparity: "np.ndarray", rgb: "np.ndarray", steps: ConditioningSteps) -> "np.ndarray":
+    """The spatial steps on one frame: outliers first (so they do not steer the edges), then edges."""
+    from focuspull.depth_conditioning.edges import refine_edges
+    from focuspull.depth_conditioning.outliers import remove_outliers
+
+    if steps.remove_outliers:
+        disparity = remove_outliers(disparity)
+    if steps.refine_edges:
+        disparity = refine_edges(disparity, rgb, steps.edge_radius_px)
+    return disparity

@@ -1,0 +1,225 @@
+"""Depth conditioning: known answers for each step on synthetic scenes, and through the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from focuspull.cli import main
+from focuspull.depth_conditioning import ConditioningSteps
+from focuspull.depth_conditioning.edges import refine_edges
+from focuspull.depth_conditioning.outliers import remove_outliers
+from focuspull.job import DepthSpec
+
+H, W = 96, 128
+
+
+def disc_scene(seed: int = 0, radius: float = 28.0):
+    """A red disc (disparity 0.9) over a dark, lightly textured background (0.2)."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:H, :W]
+    distance = np.hypot(yy - H / 2, xx - W / 2)
+    rgb = (0.1 + 0.05 * rng.random((H, W, 3))).astype(np.float32)
+    rgb[distance < radius] = (0.8, 0.3, 0.2)
+    truth = np.where(distance < radius, 0.9, 0.2).astype(np.float32)
+    return rgb, truth, distance
+
+
+# -- outliers -----------------------------------------------------------------------------------------
+def test_salt_and_pepper_is_removed_and_a_one_pixel_pole_stays():
+    rng = np.random.default_rng(1)
+    truth = np.tile(np.linspace(0.2, 0.4, W, dtype=np.float32), (H, 1))
+    truth[10:80, 40] = 0.95  # a vertical pole, one pixel wide
+    truth[range(20, 60), range(70, 110)] = 0.85  # a diagonal wire, one pixel wide
+    noisy = truth.copy()
+    # single pixels (salt and pepper at a low density: no two touch), some on the image border
+    ys, xs = (a.ravel() for a in np.mgrid[0 : H - 1 : 5, 0 : W - 1 : 5])
+    pick = rng.random(ys.size) < 0.3
+    ys, xs = ys[pick] + rng.integers(0, 2, pick.sum()), xs[pick] + rng.integers(0, 2, pick.sum())
+    keep = (np.abs(xs - 40) > 2) & (np.abs((ys - 20) - (xs - 70)) > 2)  # not on the structures
+    ys, xs = ys[keep], xs[keep]
+    noisy[ys, xs] = np.where(rng.random(ys.size) < 0.5, 0.0, 1.0)
+    out = remove_outliers(noisy)
+    # every outlier is back to its neighbours' value, every real pixel untouched
+    np.testing.assert_allclose(out, truth, atol=0.2 / W * 2)
+    np.testing.assert_array_equal(out[10:80, 40], truth[10:80, 40])
+    np.testing.assert_array_equal(out[range(20, 60), range(70, 110)], truth[range(20, 60), range(70, 110)])
+    assert np.abs(noisy - truth).max() > 0.5  # there was something to remove
+
+
+# -- edges ----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("offset_px", [-3, 3], ids=["eroded", "dilated"])
+def test_a_misplaced_depth_edge_snaps_back_to_the_image_edge(offset_px):
+    rgb, truth, distance = disc_scene()
+    degraded = np.where(distance < 28 + offset_px, 0.9, 0.2).astype(np.float32)
+    out = refine_edges(degraded, rgb)
+    wrong_before = int((np.abs(degraded - truth) > 0.1).sum())
+    assert wrong_before > 400  # a 3-px ring around the disc
+    assert int((np.abs(out - truth) > 0.1).sum()) == 0
+    np.testing.assert_allclose(out, truth, atol=1e-3)
+
+
+def test_edge_refinement_leaves_clean_depth_alone_and_removes_noise():
+    rgb, truth, _ = disc_scene()
+    np.testing.assert_allclose(refine_edges(truth, rgb), truth, atol=1e-4)
+    noisy = truth + np.random.default_rng(2).normal(0, 0.02, truth.shape).astype(np.float32)
+    out = refine_edges(noisy, rgb)
+    # a 7x7 guided average and a median of ~40 samples: the noise falls several times
+    assert np.abs(out - truth).std() < 0.25 * np.abs(noisy - truth).std()
+
+
+def test_a_depth_edge_the_plate_does_not_show_stays_straight():
+    """No colour to follow: the weighted median is a plain median, which keeps a straight edge."""
+    rgb = np.full((H, W, 3), 0.3, np.float32)
+    truth = np.where(np.arange(W)[None, :] < 60, 0.8, 0.1).repeat(H, axis=0).astype(np.float32)
+    np.testing.assert_allclose(refine_edges(truth, rgb), truth, atol=1e-4)
+
+
+# -- temporal -----------------------------------------------------------------------------------------
+def texture(seed, shape):
+    cv2 = pytest.importorskip("cv2")
+    rng = np.random.default_rng(seed)
+    small = rng.random((shape[0] // 4 + 2, shape[1] // 4 + 2)).astype(np.float32)
+    return cv2.resize(small, (shape[1], shape[0]), interpolation=cv2.INTER_CUBIC).clip(0, 1)
+
+
+def panning_shot(frames: int = 24, seed: int = 0):
+    """A textured background ramp panning 1 px a frame and a near square moving 2 px a frame."""
+    background = texture(3, (H, W + frames))
+    ramp = np.tile(np.linspace(0.2, 0.6, W + frames, dtype=np.float32), (H, 1))
+    square = 0.9 * texture(4, (30, 24)) + 0.1
+    images, truths = [], []
+    for t in range(frames):
+        image, truth = background[:, t : t + W].copy(), ramp[:, t : t + W].copy()
+        x = 30 + 2 * t
+        image[30:60, x : x + 24] = square
+        truth[30:60, x : x + 24] = 0.9
+        images.append((image * 255).astype(np.uint8))
+        truths.append(truth)
+    return images, truths
+
+
+def test_per_frame_scale_jitter_is_removed_and_the_mean_scale_kept():
+    from focuspull.depth_conditioning.temporal import stabilize
+
+    images, truths = panning_shot()
+    rng = np.random.default_rng(5)
+    scales = 1.0 + 0.03 * rng.standard_normal(len(truths))
+    scales /= scales.mean()  # the jitter's mean scale is 1: the truth's scale is the shot's
+    raw = [(s * t).astype(np.float32) for s, t in zip(scales, truths)]
+    out = stabilize(raw, images, weight=0.5)
+    ratio = np.array([np.median(o / t) for o, t in zip(out, truths)])
+    # frame-to-frame scale change: 3-4 % before, a small fraction of that after
+    assert np.abs(np.diff(scales)).mean() > 0.025
+    assert np.abs(np.diff(ratio)).mean() < 0.1 * np.abs(np.diff(scales)).mean()
+    # no bias: the shot's mean scale is the truth's within 1 % (it was exactly 1 before)
+    assert abs(ratio.mean() - 1.0) < 0.01
+    # and no pull towards the first frame's scale
+    assert abs(ratio.mean() - scales[0]) > 0.01 or abs(scales[0] - 1.0) < 0.01
+
+
+def test_stabilising_with_weight_zero_returns_the_frames():
+    from focuspull.depth_conditioning.temporal import stabilize
+
+    images, truths = panning_shot(4)
+    out = stabilize(truths, images, weight=0.0)
+    for a, b in zip(out, truths):
+        np.testing.assert_array_equal(a, b)
+
+
+# -- which steps run --------------------------------------------------------------------------------------
+def test_auto_turns_conditioning_on_for_disparity_maps_and_estimates_and_off_for_metric_depth():
+    metric = ConditioningSteps.for_depth(DepthSpec(kind="depth"))
+    assert (metric.remove_outliers, metric.refine_edges, metric.stabilize) == (False, False, 0.0)
+    disparity = ConditioningSteps.for_depth(DepthSpec(source="sequence", pattern="d.####.png",
+                                                      kind="normalized_disparity"))
+    assert (disparity.remove_outliers, disparity.refine_edges, disparity.stabilize) == (True, True, 0.0)
+    estimated = ConditioningSteps.for_depth(DepthSpec(source="estimate"))
+    assert (estimated.remove_outliers, estimated.refine_edges, estimated.stabilize) == (True, True, 0.5)
+    forced = ConditioningSteps.for_depth(DepthSpec(kind="depth", remove_outliers="on", refine_edges="off",
+                                                   stabilize=0.3))
+    assert (forced.remove_outliers, forced.refine_edges, forced.stabilize) == (True, False, 0.3)
+
+
+# -- through the CLI --------------------------------------------------------------------------------------
+FRAMES = (1001, 1002, 1003, 1004)
+
+
+@pytest.fixture
+def eroded_shot(tmp_path, write_exr):
+    """A disc plate with a disparity sequence whose disc is eroded by 3 px."""
+    rgb, truth, distance = disc_scene()
+    degraded = np.where(distance < 25, 0.9, 0.2).astype(np.float32)
+    for f in FRAMES:
+        write_exr(tmp_path / f"plate.{f}.exr", rgb, ("R", "G", "B"), formats="float")
+        write_exr(tmp_path / f"disp.{f}.exr", degraded, ("Y",), formats="float")
+    return tmp_path, truth
+
+
+def read(path):
+    import OpenImageIO as oiio
+
+    buf = oiio.ImageBuf(str(path))
+    assert not buf.has_error, buf.geterror()
+    return buf.spec(), buf.get_pixels(oiio.FLOAT)
+
+
+def render_args(folder, out, *extra):
+    return ["render", str(folder / "plate.####.exr"), "-o", str(out), "--depth", str(folder / "disp.####.exr"),
+            "--depth-kind", "disparity", "--focus", "0.9", "--strength", "4", "--aux", "depth.conditioned",
+            "--progress", "none", "--device", "cpu", *extra]
+
+
+def test_cli_conditions_a_supplied_disparity_sequence_by_default_and_says_so(eroded_shot):
+    folder, truth = eroded_shot
+    out = folder / "out" / "r.####.exr"
+    assert main(render_args(folder, out)) == 0
+    spec, pixels = read(folder / "out" / "r.1002.exr")
+    channels = list(spec.channelnames)
+    conditioned = pixels[..., channels.index("depth.conditioned")]
+    np.testing.assert_allclose(conditioned, truth, atol=1e-3)  # snapped back to the disc's edge
+    assert spec.getattribute("focuspull/depth_refine_edges") == 9
+    assert spec.getattribute("focuspull/depth_remove_outliers") == 1
+    assert spec.getattribute("focuspull/depth_stabilize") == 0.0
+
+    off = folder / "off" / "r.####.exr"
+    assert main(render_args(folder, off, "--depth-edges", "off", "--depth-outliers", "off")) == 0
+    spec, pixels = read(folder / "off" / "r.1002.exr")
+    assert np.abs(pixels[..., list(spec.channelnames).index("depth.conditioned")] - truth).max() > 0.5
+    assert spec.getattribute("focuspull/depth_refine_edges") == 0
+
+
+def test_cli_stabilises_supplied_depth_into_a_reusable_sequence(eroded_shot, caplog):
+    pytest.importorskip("cv2")
+    folder, truth = eroded_shot
+    out = folder / "out" / "r.####.exr"
+    assert main(render_args(folder, out, "--depth-stabilize", "0.5")) == 0
+    stable = folder / "out" / "r_depth_stable.1003.exr"
+    spec, pixels = read(stable)
+    np.testing.assert_allclose(pixels[..., 0], truth, atol=1e-3)
+    assert spec.getattribute("focuspull/depth_stabilize") == 0.5
+    spec, _ = read(folder / "out" / "r.1003.exr")
+    assert spec.getattribute("focuspull/depth_stabilize") == 0.5
+    caplog.clear()
+    with caplog.at_level("INFO"):
+        assert main(render_args(folder, folder / "again" / "r.####.exr", "--depth-stabilize", "0.5",
+                                "--depth-edge-radius", "9")) == 0
+    # another output folder: its own sequence; the same job into the same folder reuses it
+    assert (folder / "again" / "r_depth_stable.1001.exr").exists()
+    caplog.clear()
+    with caplog.at_level("INFO"):
+        assert main(render_args(folder, out, "--depth-stabilize", "0.5")) == 0
+    assert any("reusing" in r.getMessage() for r in caplog.records)
+
+
+def test_job_schema_lists_the_conditioning_fields():
+    from focuspull.job import schema
+
+    depth = schema()["properties"]["depth"]["properties"]
+    assert depth["refine_edges"]["enum"] == ["auto", "on", "off"]
+    assert depth["remove_outliers"]["default"] == "auto"
+    assert depth["edge_radius_px"]["default"] == 9
+    assert depth["stabilize"]["default"] is None
+    json.dumps(schema())
