@@ -341,6 +341,8 @@ class FrameData:
     rgba: "np.ndarray"  # (H, W, C) scene-linear, C = 3 or 4
     disparity: "np.ndarray"  # (H, W)
     units: tuple[UnitData, ...] = ()
+    #: the main layer's disparity before depth conditioning, where a reader kept it (the workspace's overlays)
+    raw_disparity: "np.ndarray | None" = None
 
 
 def load_frame(source: Source, frame_no: int, image: "ImageFrame", depth_image: "ImageFrame | None") -> FrameData:

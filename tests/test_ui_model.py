@@ -16,6 +16,8 @@ from focuspull.demo import DemoShot, write_plate
 from focuspull.ui import model as m
 from focuspull.ui.undo import UndoStack
 
+from outlier_depth import OUTLIER, outlier_plate
+
 FIRST = 1001
 SHOT = DemoShot(width_px=96, height_px=64, first_frame=FIRST, num_frames=4)
 POST = (74.5, 32.5)  # the near post, z = 2
@@ -158,3 +160,22 @@ def test_an_aperture_edit_keeps_the_frames_and_the_colour_config(model):
     assert model.shot.job.aperture.blades == 5
     assert m.SHOT not in seen[-1] and FIRST in model.cache  # the pixels read are still the pixels
     assert model.shot.color is color  # its display processors are not built again
+
+
+def test_depth_conditioning_switches_are_undoable_edits_and_frames_keep_raw_and_conditioned(tmp_path, write_exr):
+    pattern, depth, ramp = outlier_plate(tmp_path, write_exr)
+    model = m.WorkspaceModel()
+    assert model.open_pattern(pattern, depth=depth, depth_kind="disparity", output=str(tmp_path / "out" / "r.#.exr"))
+    assert model.set_depth_step("refine_edges", "off")
+    assert model.job.depth.refine_edges == "off" and model.undo_stack.undo_text == "Depth refine edges off"
+    x, y = OUTLIER
+    data = model.frame_data()
+    assert data.raw_disparity[y, x] == 1.0  # the raw depth keeps the outlier
+    assert data.disparity[y, x] == pytest.approx(ramp[y, x], abs=1e-6)  # outliers on (auto): gone, its neighbours' median
+    assert model.set_depth_step("remove_outliers", "off")
+    data = model.frame_data()
+    assert data.disparity[y, x] == 1.0 and data.raw_disparity is None  # nothing conditioned
+    model.undo()
+    assert model.job.depth.remove_outliers == "auto" and model.frame_data().disparity[y, x] < 1.0
+    with pytest.raises(ValueError):
+        model.set_depth_step("refine_edges", "maybe")

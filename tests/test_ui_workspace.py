@@ -700,3 +700,40 @@ def test_a_render_whose_data_window_grew_is_shown_over_the_plates(qtbot, cg_plat
         got = view_pixel(grab, ws.viewer.view, px, py)
         want = expected[int(py) - dy, int(px) - dx]
         assert np.abs(np.subtract(got, want)).max() <= 2, ((px, py), got, want, (dx, dy))
+
+
+def test_depth_conditioning_switch_and_raw_vs_conditioned_depth_overlays(qtbot, tmp_path, write_exr):
+    """A disparity ramp with one outlier pixel: the raw overlay shows it (the frame's nearest: white), the
+    conditioned overlay shows the ramp there (its neighbours' median); the Edges switch edits the saved job."""
+    import json
+
+    from focuspull.ui import FocusPullWindow
+
+    from outlier_depth import OUTLIER, outlier_plate
+
+    pattern, depth, ramp = outlier_plate(tmp_path, write_exr)
+    win = FocusPullWindow()
+    qtbot.addWidget(win)
+    win.resize(900, 640)
+    win.show()
+    qtbot.waitExposed(win)
+    ws = win.workspace
+    assert ws.model.open_pattern(pattern, depth=depth, depth_kind="disparity", output=str(tmp_path / "out" / "r.#.exr"))
+    combo = ws.timeline.depth_step_combos["refine_edges"]
+    assert combo.currentData() == "auto"
+    combo.setCurrentIndex(combo.findData("off"))
+    combo.activated.emit(combo.currentIndex())
+    assert ws.model.job.depth.refine_edges == "off"
+    saved = ws.model.save_job(str(tmp_path / "shot.json"))
+    assert json.loads(Path(saved).read_text())["depth"]["refine_edges"] == "off"
+
+    x, y = OUTLIER
+    ws.model.set_overlay("depth")
+    settle(qtbot, ws)
+    raw = view_pixel(ws.viewer.view.grab().toImage(), ws.viewer.view, x + 0.5, y + 0.5)
+    ws.model.set_overlay("depth_conditioned")
+    settle(qtbot, ws)
+    conditioned = view_pixel(ws.viewer.view.grab().toImage(), ws.viewer.view, x + 0.5, y + 0.5)
+    assert raw == (255, 255, 255)  # the outlier is the frame's nearest pixel
+    grey = 255 * (ramp[y, x] - ramp.min()) / (ramp.max() - ramp.min())  # the ramp over its own range
+    assert conditioned == pytest.approx((grey,) * 3, abs=2)

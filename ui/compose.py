@@ -21,6 +21,7 @@ from focuspull.errors import FocusPullError
 from focuspull.ui._qt import QtGui
 from focuspull.ui.display import display_rgb, quantize, resize_nearest
 from focuspull.ui.overlays import apply_overlay, focus_rgb
+from focuspull.ui.session import raw_disparity
 from focuspull.ui.tasks import CancelToken
 
 if TYPE_CHECKING:
@@ -175,7 +176,8 @@ def compose(request: ComposeRequest, cancel: CancelToken | None = None) -> Compo
     coc = None
     if request.overlay in ("coc", "focus") or request.flash:
         coc = signed_coc_px(disparity, **request.coc_law)
-    rgb = apply_overlay(request.overlay, rgb, disparity, coc, request.focus_threshold_px)
+    shown_depth = raw_disparity(plate)[::step, ::step][: shown[0], : shown[1]] if request.overlay == "depth" else disparity
+    rgb = apply_overlay(request.overlay, rgb, shown_depth, coc, request.focus_threshold_px)
     if request.flash and coc is not None:
         rgb = focus_rgb(rgb, coc, request.focus_threshold_px)
         message += "  · focus plane"

@@ -52,6 +52,9 @@ UNDO = "undo"  # undo/redo availability, the saved state
 SOURCES = ("plate", "preview", "render")
 CURVES = ("focus", "strength")
 PREVIEW_SCALES = (1, 2, 4)
+#: the depth-conditioning switches the workspace shows (job fields of ``depth``) and their values
+DEPTH_STEPS = ("remove_outliers", "refine_edges")
+SWITCHES = ("auto", "on", "off")
 
 #: how long a click to focus shows the in-focus matte, in seconds
 FLASH_S = 0.8
@@ -415,6 +418,20 @@ class WorkspaceModel:
         try:
             self.edit_job(job.replace(depth=dataclasses.replace(job.depth, kind=_check(kind, DEPTH_KINDS, "depth kind"))),
                           f"Depth is {kind}")
+        except FocusPullError as err:
+            self._emit(JOB)
+            return self.error(str(err))
+        return True
+
+    def set_depth_step(self, step: str, value: str) -> bool:
+        """Switch a depth-conditioning step (``remove_outliers``/``refine_edges``: auto, on, off), undoably."""
+        job = self.job
+        _check(step, DEPTH_STEPS, "depth conditioning step")
+        if job is None or value == getattr(job.depth, step):
+            return True
+        try:
+            self.edit_job(job.replace(depth=dataclasses.replace(job.depth, **{step: _check(value, SWITCHES, step)})),
+                          f"Depth {step.replace('_', ' ')} {value}")
         except FocusPullError as err:
             self._emit(JOB)
             return self.error(str(err))

@@ -18,8 +18,10 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import numpy as np
 
-OVERLAYS = ("none", "depth", "coc", "focus")
-OVERLAY_LABELS = {"none": "No overlay", "depth": "Depth", "coc": "Signed CoC", "focus": "In focus (peaking)"}
+#: "depth" is the depth as read; "depth_conditioned" what the engine uses, after depth conditioning
+OVERLAYS = ("none", "depth", "depth_conditioned", "coc", "focus")
+OVERLAY_LABELS = {"none": "No overlay", "depth": "Depth (raw)", "depth_conditioned": "Depth (conditioned)",
+                  "coc": "Signed CoC", "focus": "In focus (peaking)"}
 
 #: |CoC| at or below this many pixels counts as in focus (a sharp plate
 #: pixel is about half a pixel of blur anyway)
@@ -75,7 +77,7 @@ def apply_overlay(
 ) -> "np.ndarray":
     if kind == "none":
         return base_rgb01
-    if kind == "depth":
+    if kind in ("depth", "depth_conditioned"):  # the caller passes the raw or the conditioned disparity
         return depth_rgb(disparity)
     if coc_px is None:
         raise ValueError(f"overlay {kind!r} needs the CoC")

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING
 from focuspull.errors import SequenceError
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from focuspull.job import Job
     from focuspull.pipeline import FrameData, Shot
 
@@ -158,11 +160,25 @@ def load_frame_data(shot: "Shot", frame: int) -> "FrameData":
 
     image = read_image(shot.input.path(frame), frame)
     depth = read_image(shot.depth.path(frame), frame) if shot.depth is not None else None
-    return load_frame(shot, frame, image, depth)
+    steps = shot.conditioning
+    if steps is None or not steps.spatial or shot.depth_conditioned:
+        return load_frame(shot, frame, image, depth)
+    # read the raw disparity once and condition it here, as load_frame would, to keep both for the overlays
+    from focuspull.depth_conditioning import condition_frame
+
+    raw = load_frame(dataclasses.replace(shot, conditioning=None), frame, image, depth)
+    units = tuple(dataclasses.replace(u, disparity=condition_frame(u.disparity, u.rgba, steps)) for u in raw.units)
+    return dataclasses.replace(raw, disparity=units[0].disparity, units=units, raw_disparity=raw.disparity)
+
+
+def raw_disparity(data: "FrameData") -> "np.ndarray":
+    """The frame's disparity before depth conditioning (its disparity where none ran)."""
+    return data.disparity if data.raw_disparity is None else data.raw_disparity
 
 
 def frame_bytes(data: "FrameData") -> int:
-    return int(data.rgba.nbytes + data.disparity.nbytes + data.image.pixels.nbytes)
+    raw = data.raw_disparity.nbytes if data.raw_disparity is not None else 0
+    return int(data.rgba.nbytes + data.disparity.nbytes + raw + data.image.pixels.nbytes)
 
 
 class FrameCache:

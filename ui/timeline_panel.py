@@ -15,6 +15,7 @@ from focuspull.ui.binding import set_combo, set_quietly
 from focuspull.ui.timeline import CurveTimeline
 
 DEFAULT_FPS = 24.0
+DEPTH_STEP_LABELS = {"remove_outliers": "Outliers", "refine_edges": "Edges"}
 DEPTH_KIND_LABELS = {"depth": "distance z", "inverse_depth": "1/z (far = 0)", "disparity": "disparity",
                      "normalized_disparity": "disparity 0..1"}
 
@@ -39,12 +40,24 @@ class TimelinePanel(QtWidgets.QWidget):
         row.addWidget(QtWidgets.QLabel("Frame"))
         row.addWidget(self.frame_spin)
         self.frame_info = QtWidgets.QLabel()
+        # takes the room left over (cut short in a narrow window) so the row's switches always fit
+        self.frame_info.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred)
         row.addWidget(self.frame_info, 1)
         row.addWidget(QtWidgets.QLabel("Depth is"))
         self.depth_kind_combo = QtWidgets.QComboBox()
         for kind in m.DEPTH_KINDS:
             self.depth_kind_combo.addItem(DEPTH_KIND_LABELS[kind], kind)
         row.addWidget(self.depth_kind_combo)
+        #: depth conditioning switches (job depth.remove_outliers / depth.refine_edges)
+        self.depth_step_combos: dict[str, QtWidgets.QComboBox] = {}
+        for step, label in DEPTH_STEP_LABELS.items():
+            combo = QtWidgets.QComboBox()
+            for value in m.SWITCHES:  # the label in the items, not beside them: the row stays narrow
+                combo.addItem(f"{label} {value}", value)
+            combo.setToolTip(f"Depth conditioning: {label.lower()} (auto: on for disparity maps, off for metric depth)")
+            combo.activated.connect(lambda i, step=step, combo=combo: model.set_depth_step(step, combo.itemData(i)))
+            row.addWidget(combo)
+            self.depth_step_combos[step] = combo
         layout.addLayout(row)
         self.timeline = CurveTimeline(self)
         self.timeline.setMinimumHeight(130)
@@ -84,7 +97,9 @@ class TimelinePanel(QtWidgets.QWidget):
             tl.set_curves(curves, {name: model.curve_label(name) for name in curves})
             if model.job is not None:
                 set_combo(self.depth_kind_combo, model.job.depth.kind)
-            for widget in (self.frame_spin, self.depth_kind_combo):
+                for step, combo in self.depth_step_combos.items():
+                    set_combo(combo, getattr(model.job.depth, step))
+            for widget in (self.frame_spin, self.depth_kind_combo, *self.depth_step_combos.values()):
                 widget.setEnabled(model.job is not None)
         if aspects & {m.SHOT, m.FRAME}:
             tl.set_current_frame(model.frame)

@@ -18,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--frame", type=int, help="frame to show (default: the first)")
     p.add_argument("--view", choices=("plate", "preview", "render"), default="plate",
                    help="what the viewer shows (default plate)")
-    p.add_argument("--overlay", choices=("none", "depth", "coc", "focus"), default="none")
+    p.add_argument("--overlay", choices=("none", "depth", "depth_conditioned", "coc", "focus"), default="none")
     p.add_argument("--exposure", type=float, default=0.0, help="viewer exposure in stops")
     p.add_argument("--preview-scale", type=int, choices=(1, 2, 4), default=2,
                    help="the resolution the preview refines to, 1/N (a 1/8 coarse picture comes first)")
