@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from focuspull.engines.physical import convolve
-from focuspull.engines.physical.fill import fill_hidden, pull_push
+from focuspull.engines.physical.fill import _half, fill_hidden, pull_push
 from focuspull.engines.physical.kernels import KernelShape, render_kernel
 
 
@@ -75,3 +75,13 @@ def test_fill_puts_the_plane_under_nearer_content_only() -> None:
     assert torch.allclose(filled[:3, :, 8:], torch.full((3, 16, 8), 0.5), atol=1e-4)
     # where nothing nearer stands, nothing is added
     assert torch.equal(fill_hidden(data, torch.zeros(1, 16, 16)), data)
+
+
+@pytest.mark.parametrize("shape", [(3, 8, 10), (2, 7, 10), (2, 8, 9), (1, 7, 5), (1, 1, 3)])
+def test_half_is_the_ceil_mode_two_by_two_mean(shape):
+    # the pull-push pyramid's fast reduction must equal avg_pool2d(2, ceil_mode=True),
+    # including the lone last row/column of odd sizes (averaged over itself only)
+    x = torch.randn(shape, generator=torch.Generator().manual_seed(3))
+    expected = F.avg_pool2d(x[None], 2, ceil_mode=True)[0]
+    assert _half(x).shape == expected.shape
+    assert torch.allclose(_half(x), expected, atol=1e-6, rtol=0)

@@ -32,9 +32,7 @@ def pull_push(values: torch.Tensor, weight: torch.Tensor, skip_levels: int = 0) 
     levels = [(values, weight)]
     while min(levels[-1][0].shape[-2:]) > 1:
         v, w = levels[-1]
-        levels.append(
-            (F.avg_pool2d(v[None], 2, ceil_mode=True)[0], F.avg_pool2d(w[None], 2, ceil_mode=True)[0])
-        )
+        levels.append((_half(v), _half(w)))
     v, w = levels[-1]
     estimate = torch.where(w > 0, v / w.clamp_min(1e-12), 0.0)
     for level, (v, w) in reversed(list(enumerate(levels[:-1]))):
@@ -46,6 +44,19 @@ def pull_push(values: torch.Tensor, weight: torch.Tensor, skip_levels: int = 0) 
     if estimate.shape[-2:] != values.shape[-2:]:
         estimate = F.interpolate(estimate[None], size=values.shape[-2:], mode="bilinear", align_corners=False)[0]
     return estimate
+
+
+def _half(x: torch.Tensor) -> torch.Tensor:
+    """2x2 mean of (C, H, W), a lone last row/column averaged alone (``avg_pool2d`` with ceil_mode).
+
+    Strided adds: several times faster on CPU than ``avg_pool2d``, equal up to float rounding.
+    """
+    h, w = x.shape[-2:]
+    if h % 2 or w % 2:
+        # a replicated row/column averages with itself, which is the lone row/column's own mean
+        x = F.pad(x[None], (0, w % 2, 0, h % 2), mode="replicate")[0]
+    rows = x[:, 0::2] + x[:, 1::2]
+    return (rows[..., 0::2] + rows[..., 1::2]) * 0.25
 
 
 def fill_hidden(data: torch.Tensor, nearer: torch.Tensor) -> torch.Tensor:
