@@ -14,10 +14,7 @@ stabilised inside the estimation instead (:mod:`focuspull.estimate.shot`).
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import os
 from typing import TYPE_CHECKING
 
 from focuspull import __version__
@@ -63,22 +60,13 @@ def stabilize_shot_depth(shot: "Source", frames: "Sequence[int]", target: "Seque
 
 def _signature(shot: "Source", frames: "tuple[int, ...]") -> str:
     """What the stabilised depth depends on: the depth source, its files, the plate's, the steps."""
+    from focuspull.io.written import source_signature
     from focuspull.settings import to_mapping
 
     job = shot.job
-    digest = hashlib.sha256()
-    digest.update(json.dumps({
+    return source_signature({
         "v": 1, "plate": shot.input.canonical(), "depth": to_mapping(job.depth),
         "colorspace": shot.input_colorspace, "frames": list(frames),
         "steps": shot.conditioning.header_attributes(),
-    }, sort_keys=True, default=str).encode())
-    patterns = [shot.input] + ([shot.depth] if shot.depth is not None else [])
-    for pattern in patterns:  # a re-rendered plate or depth under the same name must not reuse stale results
-        for frame in frames:
-            try:
-                stat = os.stat(pattern.path(frame))
-            except OSError:
-                continue
-            digest.update(f"{frame}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
-    return digest.hexdigest()[:24]
+    }, [shot.input] + ([shot.depth] if shot.depth is not None else []), frames)
 

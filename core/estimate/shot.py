@@ -16,8 +16,6 @@ it, so farm chunks after the first do not estimate again.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import os
 import re
@@ -180,18 +178,12 @@ def write_depth(path: str, disparity: "np.ndarray", plate_spec: Any, attributes:
 
 def _signature(plate: "SequencePattern", frames: Sequence[int], colorspace: str, model: str,
                weight: float, percentiles: tuple[float, float]) -> str:
-    digest = hashlib.sha256()
-    digest.update(json.dumps({
+    from focuspull.io.written import source_signature
+
+    return source_signature({
         "v": 2, "plate": plate.canonical(), "colorspace": colorspace, "model": model,
         "stabilize": weight, "percentiles": list(percentiles), "frames": list(frames),
-    }, sort_keys=True).encode())
-    for frame in frames:  # a re-rendered plate under the same name must not reuse stale depth
-        try:
-            stat = os.stat(plate.path(frame))
-        except OSError:
-            continue
-        digest.update(f"{frame}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
-    return digest.hexdigest()[:24]
+    }, [plate], frames)
 
 
 def reusable(target: "SequencePattern", frames: Sequence[int], signature: str) -> bool:

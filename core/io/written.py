@@ -9,9 +9,16 @@ a file after its header.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from focuspull.errors import FocusPullError
+
+if TYPE_CHECKING:
+    from focuspull.io.patterns import SequencePattern
 
 
 def written_by(path: str, key: str, fingerprint: str) -> bool:
@@ -30,3 +37,21 @@ def written_by(path: str, key: str, fingerprint: str) -> bool:
 
     buf = oiio.ImageBuf(str(path))
     return bool(buf.read(force=True)) and not buf.has_error
+
+
+def source_signature(
+    description: Mapping[str, Any], sources: Iterable["SequencePattern"], frames: Sequence[int]
+) -> str:
+    """A fingerprint of derived files: what made them (``description``) and the size and
+    modification time of each source file, so a source re-rendered under the same
+    name never lets stale results be reused."""
+    digest = hashlib.sha256()
+    digest.update(json.dumps(dict(description), sort_keys=True, default=str).encode())
+    for pattern in sources:
+        for frame in frames:
+            try:
+                stat = os.stat(pattern.path(frame))
+            except OSError:
+                continue
+            digest.update(f"{frame}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:24]
