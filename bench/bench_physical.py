@@ -51,7 +51,7 @@ import scenes  # noqa: E402
 SIZES = {"270p": (270, 480), "540p": (540, 960), "1080p": (1080, 1920), "4k": (2160, 3840)}
 #: the scene's largest CoC at 1080p; other sizes scale it with the width (the same look)
 SCENE_RADIUS_1080P = 32.0
-STAGES = ("physical.resample", "physical.fill", "physical.convolve", "physical.composite")
+STAGES = ("physical.resample", "physical.fill", "physical.convolve", "physical.sprites", "physical.composite")
 
 
 # -- content ------------------------------------------------------------------

@@ -27,17 +27,24 @@ def test_disk_radius_energy_and_flat_interior(radius: float) -> None:
         assert float(interior.std() / interior.mean()) < 0.02
 
 
-@pytest.mark.parametrize("radius", [3.0, 7.5, 12.0, 15.0])
-def test_disk_rim_is_crisp_on_full_resolution_planes(radius: float) -> None:
-    # planes up to twice pyramid_radius_px (16 px by default) are blurred at full resolution
+@pytest.mark.parametrize("radius", [3.0, 7.5, 12.0, 15.0, 15.5, 20.0, 34.0, 60.0, 100.0, 150.0])
+def test_disk_rim_is_crisp_at_every_radius(radius: float) -> None:
+    # up to twice pyramid_radius_px the planes are blurred at full resolution; past it
+    # the light is drawn as a sprite with the kernel of its own radius
     out, c = _disk(radius)
     assert edge_width(out, c, c, radius) <= 2.0
 
 
-@pytest.mark.parametrize("radius", [20.0, 34.0, 60.0])
-def test_disk_rim_on_reduced_planes_is_as_soft_as_the_plane_step(radius: float) -> None:
-    # the known limit: beyond 16 px a plane of radius r is blurred at 1/f resolution and
-    # neighbouring planes are f px apart, so the rim spreads over up to 2 f px (f = 2 from
-    # 16 px, 4 from 32 px, 8 from 64 px); pyramid_radius_px trades this for time
-    out, c = _disk(radius)
-    assert edge_width(out, c, c, radius) <= 2.0 * pyramid_factor(radius, PhysicalOptions().pyramid_radius_px)
+@pytest.mark.parametrize("radius", [34.0, 60.0])
+def test_without_sprites_a_reduced_plane_rim_is_as_soft_as_the_plane_step(radius: float) -> None:
+    # what the sprites fix: a plane of radius r past twice pyramid_radius_px is blurred at
+    # 1/f resolution and its neighbours are f px apart, so the rim spreads over several px
+    size = int(2 * radius + 40)
+    c = size // 2
+    rgb, disp = point_light(size, size, c, c, value=50.0, disparity=0.6)
+    options = PhysicalOptions(crisp_highlights=False)
+    out = render(rgb, disp, focus=0.5, strength=radius / 0.1, options=options).rgba[0]
+    factor = pyramid_factor(radius, options.pyramid_radius_px)
+    assert factor > 1
+    assert 2.0 < edge_width(out, c, c, radius) <= 2.0 * factor
+    assert float(out.sum()) == pytest.approx(150.0, rel=0.01)

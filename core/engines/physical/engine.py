@@ -40,6 +40,9 @@ from __future__ import annotations
 
 import logging
 import math
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, ClassVar
 
 import torch
@@ -48,7 +51,7 @@ from torch.profiler import record_function
 
 from focuspull.aperture import ApertureSpec
 from focuspull.engines.base import Engine, EngineInput, EngineOutput
-from focuspull.engines.physical import convolve, highlights
+from focuspull.engines.physical import convolve, highlights, sprites
 from focuspull.engines.physical.fill import fill_hidden
 from focuspull.engines.physical.kernels import KernelShape, kernel_half_size, render_kernel, subpixel_kernels
 from focuspull.engines.physical.ladder import ladder_levels, pyramid_factor
@@ -75,6 +78,8 @@ _FILL_GAP = 3
 _TILE_PX = 256
 #: ... when the tiles' padded area is below this fraction of the box's
 _TILE_GAIN = 0.7
+#: most planes blurred side by side on the CPU (each holds a few frame-sized buffers)
+_MAX_PLANE_WORKERS = 4
 #: cat's-eye kernels vary over the frame: they are applied per cell of this grid
 _CATEYE_GRID = 5
 
@@ -153,35 +158,47 @@ class PhysicalEngine(Engine):
         colour = image[:3]
         if opts.highlight_gain == "auto" or opts.highlight_gain > 1.0:
             colour = colour * _highlight_boost(colour, radius, opts)
+        shape = self._kernel_shape(params, t)
+        found = None
+        if opts.crisp_highlights:
+            # slabs whose outer plane is blurred at reduced resolution draw their lights as sprites
+            outer = torch.maximum(level_t[:-1].abs(), level_t[1:].abs()).tolist()
+            reduced = [pyramid_factor(r, opts.pyramid_radius_px) > 1 for r in outer]
+            found = sprites.find(colour, radius.abs(), slab, share, torch.tensor(reduced, device=slab.device))
+            if found is not None:
+                colour = sprites.take_out(colour, found)
         has_alpha = channels == 4
         # the stack blurred for each slab: premultiplied colour, alpha (occlusion), weight (normalisation)
         stack = torch.cat([colour, image[3:4]] if has_alpha else [colour], dim=0)
         alpha_index = 3
-        shape = self._kernel_shape(params, t)
 
         acc = torch.zeros(stack.shape[0] + 1, height, width, dtype=torch.float32, device=image.device)
         frame = _Frame(levels, slab, share, stack, _slab_blocks(slab), shape, radius.abs())
+        frame.sprites = found
         if opts.fill_occluded:
             # pixels next to much nearer ones sit on a depth edge, behind which their
             # planes continue hidden: where each slab has such pixels
             neighbour_max = F.max_pool2d(slab[None, None].to(torch.float32), 3, stride=1, padding=1)[0, 0]
             edge = neighbour_max >= slab + _FILL_GAP
-            frame.edge_boxes = {k: _grid_box(grid, height, width) for k, grid in _slab_blocks(slab, edge).items()}
-            # the nearest slab met across each slab's edges: how blurred its occluders are
-            occluder = torch.full((len(levels),), -1, dtype=torch.long, device=slab.device)
-            occluder.scatter_reduce_(0, slab[edge], neighbour_max[edge].long(), reduce="amax")
-            frame.occluder = occluder.tolist()
+            # how blurred the occluder met across each edge pixel is: the largest |level|
+            # of the nearer slabs, at an end of their range (|level| is V-shaped)
+            last = len(levels) - 1
+            abs_levels = level_t.abs()
+            near_end = abs_levels[(slab + _FILL_GAP).clamp(max=last)]
+            far_end = abs_levels[(neighbour_max.long() + 1).clamp(max=last)]
+            frame.edge_reach = _slab_block_max(slab, torch.maximum(near_end, far_end), edge)
         # front to back. Plane i is seen through what planes i+2 and nearer cover, never
         # through plane i+1, which holds the other share of the same pixels. Coverages
         # add (1 - sum, not a product of 1 - a): the planes partition one image, so a
         # surface split between two planes still hides what is behind it completely.
         cover = torch.zeros(1, height, width, dtype=torch.float32, device=image.device)
         pending: list[tuple[torch.Tensor, int, int]] = []
-        for i in reversed(range(len(levels))):
-            pieces = self._plane(i, frame)
+        for pieces, lights in self._planes_back_to_front(frame):
             with record_function("physical.composite"):
                 for piece in pieces:
                     _add_behind(acc, cover, *piece)
+                if lights is not None:
+                    _add_behind(acc[:3], cover, *lights)
                 for alpha in pending:
                     _add(cover, *alpha)
             pending = [(layer[alpha_index : alpha_index + 1], oy, ox) for layer, oy, ox in pieces]
@@ -193,7 +210,57 @@ class PhysicalEngine(Engine):
             out = out[:3]
         return out, aux
 
-    def _plane(self, i: int, frame: "_Frame") -> list[tuple[torch.Tensor, int, int]]:
+    def _planes_back_to_front(self, frame: "_Frame") -> Iterator[tuple[list[_Piece], _Piece | None]]:
+        """Each plane's blurred pieces and its sprites' layer (or None), farthest first.
+
+        Planes are blurred independently; only their compositing is ordered. On the
+        CPU a few planes are blurred ahead on worker threads (torch releases the GIL
+        in its kernels): many of a plane's operations are too small to keep every
+        core busy on their own, so blurring planes side by side uses the cores that
+        a single plane's small operations leave idle.
+        """
+        order = list(reversed(range(len(frame.levels))))
+        workers = _plane_workers(frame.slab.device)
+        if workers == 1:
+            for i in order:
+                yield self._plane_and_sprites(i, frame)
+            return
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="focuspull-plane") as pool:
+            ahead: deque = deque()
+            for i in order:
+                ahead.append(pool.submit(self._plane_and_sprites, i, frame))
+                if len(ahead) > workers:
+                    yield ahead.popleft().result()
+            while ahead:
+                yield ahead.popleft().result()
+
+    def _plane_and_sprites(self, i: int, frame: "_Frame") -> tuple[list[_Piece], _Piece | None]:
+        pieces = self._plane(i, frame)
+        if frame.sprites is None:
+            return pieces, None
+        height, width = frame.slab.shape
+        if self.aperture.cat_eye > 0:
+            cell_h, cell_w = height / _CATEYE_GRID, width / _CATEYE_GRID
+
+            def kernel_at(y: int, x: int) -> KernelShape:
+                cy = (min(int(y / cell_h), _CATEYE_GRID - 1) + 0.5) * cell_h
+                cx = (min(int(x / cell_w), _CATEYE_GRID - 1) + 0.5) * cell_w
+                return self._cat_eye_shape(frame.shape, cy, cx, height, width)
+        else:
+            def kernel_at(y: int, x: int) -> KernelShape:
+                return frame.shape
+        with record_function("physical.sprites"):
+            return pieces, sprites.draw(frame.sprites, i, kernel_at)
+
+    def _cat_eye_shape(self, shape: KernelShape, cy: float, cx: float, height: int, width: int) -> KernelShape:
+        """The aperture seen from frame position (cy, cx): two clipping circles parted along the radius."""
+        half_diag = 0.5 * math.hypot(height, width)
+        amount = self.aperture.cat_eye
+        # by `amount` radii in the corners
+        return KernelShape(**{**vars(shape), "clip_x": amount * (cx - width / 2) / half_diag,
+                              "clip_y": amount * (cy - height / 2) / half_diag})
+
+    def _plane(self, i: int, frame: "_Frame") -> list[_Piece]:
         """Blurred (stack, weight) pieces of plane i, each with its top-left in the frame."""
         height, width = frame.slab.shape
         grids = [frame.blocks[k] for k in (i - 1, i) if k in frame.blocks]
@@ -202,13 +269,12 @@ class PhysicalEngine(Engine):
         occupied = grids[0] | grids[1] if len(grids) == 2 else grids[0].clone()
         radius = abs(frame.levels[i])
         factor = pyramid_factor(radius, self.options.pyramid_radius_px)
-        fill_box = self._fill_box(i, frame) if frame.edge_boxes is not None else None
-        if fill_box is not None:
-            y0, y1, x0, x1 = fill_box
-            occupied[y0 // _BLOCK : -(-y1 // _BLOCK), x0 // _BLOCK : -(-x1 // _BLOCK)] = True
+        fill_grid = self._fill_grid(i, frame) if frame.edge_reach is not None else None
+        if fill_grid is not None:
+            occupied |= fill_grid
         pieces = []
         for box in _pieces(occupied, radius, height, width):
-            piece = self._piece(i, box, factor, radius, frame, fill_box is not None)
+            piece = self._piece(i, box, factor, radius, frame, fill_grid is not None)
             if piece is not None:
                 pieces.append(piece)
         return pieces
@@ -225,13 +291,7 @@ class PhysicalEngine(Engine):
         weight = torch.where(s == i, 1.0 - t, torch.where(s == i - 1, t, 0.0))
         if not bool((weight > 0).any()):
             return None
-        data = torch.cat([frame.stack[(slice(None),) + crop] * weight, weight[None]], dim=0)
-        nearer = None
-        if fill:
-            gap = i + _FILL_GAP
-            nearer = torch.where(s >= gap, 1.0, torch.where(s == gap - 1, t, 0.0))[None]
         focus_plane = frame.levels[i] == 0.0
-        subpixel = frame.abs_radius[crop][None] if focus_plane else None
         # The scene goes on past the frame: at a frame border the plane is extended by its
         # blur's reach with the border's own content (edge clamp), as a lens would see it.
         # Zero padding there would leave nearer planes thin at the border, and the frame's
@@ -245,12 +305,22 @@ class PhysicalEngine(Engine):
         outside = [max(-x0, 0), max(x1 - width, 0), max(-y0, 0), max(y1 - height, 0)]
         clamp = [2 * margin + o if b else 0 for b, o in zip(at_border, outside)]
         zeros = [0 if b else margin + o for b, o in zip(at_border, outside)]
-        maps = [m for m in (data, nearer, subpixel) if m is not None]
-        if any(clamp):
-            maps = [F.pad(m[None], clamp, mode="replicate")[0] for m in maps]
-        if any(zeros):
-            maps = [F.pad(m, zeros) for m in maps]
-        data, nearer, subpixel = maps[0], maps[1] if fill else None, maps[-1] if focus_plane else None
+        # each map is made inside its padded buffer (no copy to pad it afterwards)
+        data, inside = _padded(frame.stack.shape[0] + 1, weight.shape, clamp, zeros, weight)
+        torch.mul(frame.stack[(slice(None),) + crop], weight, out=inside[:-1])
+        inside[-1] = weight
+        _pad_in_place(data, clamp, zeros)
+        nearer = None
+        if fill:
+            gap = i + _FILL_GAP
+            nearer, inside = _padded(1, weight.shape, clamp, zeros, weight)
+            inside[0] = torch.where(s >= gap, 1.0, torch.where(s == gap - 1, t, 0.0))
+            _pad_in_place(nearer, clamp, zeros)
+        subpixel = None
+        if focus_plane:
+            subpixel, inside = _padded(1, weight.shape, clamp, zeros, weight)
+            inside[0] = frame.abs_radius[crop]
+            _pad_in_place(subpixel, clamp, zeros)
         origin = (max(y0, 0) - clamp[2] - zeros[2], max(x0, 0) - clamp[0] - zeros[0])
         # the rest of the reach (in reduced pixels) is added after the fill, which guesses
         # hidden content from the frame alone
@@ -258,25 +328,23 @@ class PhysicalEngine(Engine):
         extend = tuple(reach if b else 0 for b in at_border)
         return self._blur_plane(data, radius, factor, frame.shape, origin, (height, width), nearer, subpixel, extend)
 
-    def _fill_box(self, i: int, frame: "_Frame") -> tuple[int, int, int, int] | None:
-        """Where plane i's hidden part is worth guessing: around its depth edges with much nearer content."""
-        height, width = frame.slab.shape
-        edge_boxes = frame.edge_boxes or {}
-        edges = [edge_boxes[k] for k in (i - 1, i) if k in edge_boxes]
-        if not edges:
+    def _fill_grid(self, i: int, frame: "_Frame") -> torch.Tensor | None:
+        """Blocks where plane i's hidden part is worth guessing: near its depth edges with much nearer content."""
+        reaches = [frame.edge_reach[k] for k in (i - 1, i) if k in frame.edge_reach]
+        if not reaches:
             return None
-        y0, y1, x0, x1 = _union(edges)
+        occluder = reaches[0] if len(reaches) == 1 else torch.maximum(*reaches)
         # the hidden part shows through the occluder's blurred edge (up to the occluder's
-        # radius) and spreads into view by this plane's own radius; |level| is V-shaped,
-        # so the largest occluder radius is at an end of the range of nearer slabs
-        levels = frame.levels
-        front = 0.0
-        for k in (i - 1, i):
-            if k in edge_boxes:
-                nearest = min(frame.occluder[k] + 1, len(levels) - 1)
-                front = max(front, abs(levels[min(k + _FILL_GAP, len(levels) - 1)]), abs(levels[nearest]))
-        reach = int(math.ceil(abs(levels[i]) + front)) + 1
-        return (max(y0 - reach, 0), min(y1 + reach, height), max(x0 - reach, 0), min(x1 + reach, width))
+        # radius) and spreads into view by this plane's own radius: each edge block is
+        # dilated by its own reach, not by the frame's largest (a crowd's edges would
+        # otherwise make every plane frame-sized)
+        reach_blocks = torch.where(occluder > 0, torch.ceil((occluder + abs(frame.levels[i]) + 1) / _BLOCK), 0.0)
+        grid = torch.zeros_like(occluder, dtype=torch.bool)
+        for reach in torch.unique(reach_blocks[reach_blocks > 0]).tolist():
+            r = int(reach)
+            seeds = (reach_blocks == reach).to(torch.float32)[None, None]
+            grid |= F.max_pool2d(seeds, 2 * r + 1, stride=1, padding=r)[0, 0] > 0
+        return grid
 
     def _blur_plane(
         self,
@@ -335,7 +403,7 @@ class PhysicalEngine(Engine):
         else:
             offset = half
         # FFT rounding leaves ~1e-8 everywhere in the crop: zero what no light reached
-        blurred = torch.where(blurred[-1:] > _NOISE_WEIGHT, blurred, 0.0)
+        blurred.mul_(blurred[-1:] > _NOISE_WEIGHT)
         return blurred, y0 - offset, x0 - offset
 
     def _convolve_cat_eye(
@@ -363,7 +431,6 @@ class PhysicalEngine(Engine):
         xs = (torch.arange(w, dtype=torch.float32, device=parts[0][0].device) + 0.5) * factor + x0
         wy = _hat_weights(ys, centres_y)
         wx = _hat_weights(xs, centres_x)
-        half_diag = 0.5 * math.hypot(height, width)
         out = None
         for i, cy in enumerate(centres_y):
             if not bool(wy[i].any()):
@@ -372,10 +439,7 @@ class PhysicalEngine(Engine):
                 if not bool(wx[j].any()):
                     continue
                 cell = wy[i][:, None] * wx[j][None, :]
-                amount = self.aperture.cat_eye
-                # the clipping circles part along the radius, by `amount` radii in the corners
-                clip = KernelShape(**{**vars(shape), "clip_x": amount * (cx - width / 2) / half_diag,
-                                      "clip_y": amount * (cy - height / 2) / half_diag})
+                clip = self._cat_eye_shape(shape, cy, cx, height, width)
                 cell_parts = [(x * cell, render_kernel(r, clip, half).to(x.device)) for x, r in parts]
                 y = convolve.convolve_sum(cell_parts)
                 out = y if out is None else out + y
@@ -397,6 +461,10 @@ class PhysicalEngine(Engine):
 
 
 # -- helpers ----------------------------------------------------------------
+#: a blurred layer and its top-left (y, x) in the frame
+_Piece = tuple[torch.Tensor, int, int]
+
+
 class _Frame:
     """What every plane of one frame needs."""
 
@@ -410,12 +478,46 @@ class _Frame:
         self.shape: KernelShape = shape
         #: |CoC radius| per pixel (px): the focus plane's per-pixel sub-pixel kernels read it
         self.abs_radius: torch.Tensor = abs_radius
-        self.edge_boxes: dict[int, tuple[int, int, int, int]] | None = None
-        self.occluder: list[int] = []
+        #: light pixels drawn as sprites (taken out of the stack), or None
+        self.sprites: sprites.Sprites | None = None
+        #: slab -> (rows, cols) grid: the largest |radius| (px) of the much nearer content met
+        #: by its pixels on a depth edge in each block, 0 where none (when filling; CPU)
+        self.edge_reach: dict[int, torch.Tensor] | None = None
 
 
-def _union(boxes: list[tuple[int, int, int, int]]) -> tuple[int, int, int, int]:
-    return (min(b[0] for b in boxes), max(b[1] for b in boxes), min(b[2] for b in boxes), max(b[3] for b in boxes))
+def _padded(
+    channels: int, size: torch.Size, clamp: list[int], zeros: list[int], like: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """An uninitialised (channels, h, w) map with room for ``clamp`` then ``zeros`` (left, right, top, bottom) around it, and its inside."""
+    h, w = size
+    left, top = clamp[0] + zeros[0], clamp[2] + zeros[2]
+    full = torch.empty(channels, h + top + clamp[3] + zeros[3], w + left + clamp[1] + zeros[1], dtype=like.dtype, device=like.device)
+    return full, full[:, top : top + h, left : left + w]
+
+
+def _pad_in_place(full: torch.Tensor, clamp: list[int], zeros: list[int]) -> None:
+    """Fill the margins of a ``_padded`` map: edge-replicated (``clamp``), then zeros (``zeros``)."""
+    hh, ww = full.shape[-2:]
+    y0, y1 = zeros[2], hh - zeros[3]  # the clamped map's rows
+    x0, x1 = zeros[0], ww - zeros[1]
+    top, bottom, left, right = y0 + clamp[2], y1 - clamp[3], x0 + clamp[0], x1 - clamp[1]  # the inside
+    if clamp[0]:
+        full[:, top:bottom, x0:left] = full[:, top:bottom, left : left + 1]
+    if clamp[1]:
+        full[:, top:bottom, right:x1] = full[:, top:bottom, right - 1 : right]
+    if clamp[2]:
+        full[:, y0:top, x0:x1] = full[:, top : top + 1, x0:x1]
+    if clamp[3]:
+        full[:, bottom:y1, x0:x1] = full[:, bottom - 1 : bottom, x0:x1]
+    for strip in (full[:, :y0], full[:, y1:], full[:, y0:y1, :x0], full[:, y0:y1, x1:]):
+        strip.zero_()
+
+
+def _plane_workers(device: torch.device) -> int:
+    """Planes blurred side by side: one per intra-op thread on the CPU (at most 4); one on a GPU."""
+    if device.type != "cpu":
+        return 1
+    return max(1, min(_MAX_PLANE_WORKERS, torch.get_num_threads()))
 
 
 def _check_input(batch: EngineInput) -> None:
@@ -453,11 +555,17 @@ def _highlight_boost(colour: torch.Tensor, radius: torch.Tensor, opts: PhysicalO
     return 1.0 + (gain - 1.0) * ramp * blur
 
 
-def _slab_blocks(slab: torch.Tensor, where: torch.Tensor | None = None) -> dict[int, torch.Tensor]:
-    """Which blocks of pixels hold each slab (its pixels in ``where``): slab -> (rows, cols) bool, on the CPU.
+def _slab_blocks(slab: torch.Tensor) -> dict[int, torch.Tensor]:
+    """Which blocks of pixels hold each slab: slab -> (rows, cols) bool, on the CPU."""
+    return {k: grid > 0 for k, grid in _slab_block_max(slab, torch.ones_like(slab, dtype=torch.float32)).items()}
 
-    One histogram of (slab, block) pairs: a depth edge that jumps over many
+
+def _slab_block_max(slab: torch.Tensor, value: torch.Tensor, where: torch.Tensor | None = None) -> dict[int, torch.Tensor]:
+    """Per slab, the largest positive ``value`` of its pixels (in ``where``) in each block: slab -> (rows, cols), on the CPU.
+
+    One reduction over (slab, block) pairs: a depth edge that jumps over many
     slabs does not claim the slabs in between, as a min/max pyramid would.
+    Blocks without such pixels hold 0.
     """
     height, width = slab.shape
     rows, cols = -(-height // _BLOCK), -(-width // _BLOCK)
@@ -465,14 +573,15 @@ def _slab_blocks(slab: torch.Tensor, where: torch.Tensor | None = None) -> dict[
     block_x = (torch.arange(width, device=slab.device) // _BLOCK)[None, :]
     block = (block_y * cols + block_x).expand(height, width)
     if where is not None:
-        slab, block = slab[where], block[where]
+        slab, block, value = slab[where], block[where], value[where]
         if slab.numel() == 0:
             return {}
     low, high = int(slab.min()), int(slab.max())
-    count = torch.bincount(((slab - low) * (rows * cols) + block).flatten(), minlength=(high - low + 1) * rows * cols)
-    present = (count.view(high - low + 1, rows, cols) > 0).cpu()
-    found = present.flatten(1).any(dim=1).tolist()
-    return {low + k: present[k] for k in range(high - low + 1) if found[k]}
+    grids = torch.zeros((high - low + 1) * rows * cols, dtype=torch.float32, device=slab.device)
+    grids.scatter_reduce_(0, ((slab - low) * (rows * cols) + block).flatten(), value.flatten(), reduce="amax")
+    grids = grids.view(high - low + 1, rows, cols).cpu()
+    found = (grids > 0).flatten(1).any(dim=1).tolist()
+    return {low + k: grids[k] for k in range(high - low + 1) if found[k]}
 
 
 def _grid_box(grid: torch.Tensor, height: int, width: int) -> tuple[int, int, int, int]:
@@ -530,8 +639,8 @@ def _add_behind(acc: torch.Tensor, cover: torch.Tensor, layer: torch.Tensor, oy:
     pair = _overlap(layer, oy, ox, acc)
     if pair is not None:
         part, region = pair
-        seen = _overlap(layer, oy, ox, cover)[1]
-        region.add_(part * (1.0 - seen).clamp(0.0, 1.0))
+        visible = (1.0 - _overlap(layer, oy, ox, cover)[1]).clamp_(0.0, 1.0)
+        region.addcmul_(part, visible)
 
 
 def _add(acc: torch.Tensor, layer: torch.Tensor, oy: int, ox: int) -> None:

@@ -71,16 +71,20 @@ def fill_hidden(data: torch.Tensor, nearer: torch.Tensor) -> torch.Tensor:
     border a hole share it instead of both claiming it whole. Colours are
     averaged as x / (1 + |x|): an HDR highlight next to a depth edge must not
     spread its light over the whole hidden area (it would glow back out of it).
+    The guess is made at half resolution (the finest level of the pyramid would
+    not be trusted in a hole anyway) and enlarged under the nearer pixels.
     """
     weight = data[-1:]
-    colour = torch.where(weight > 0, data[:3] / weight.clamp_min(1e-12), 0.0)
-    values = torch.cat([weight * (colour / (1 + colour.abs())), data[3:]])
-    behind = (1.0 - nearer).clamp_min(0.0)
-    # only hole pixels read the estimate, where the finest level would not be trusted anyway
-    estimate = pull_push(values, behind, skip_levels=1)
+    # weight * c / (1 + |c|) with c = colour / weight, without dividing by a zero weight
+    compressed = data[:3].abs().add_(weight).clamp_min_(1e-12)
+    torch.div(data[:3], compressed, out=compressed).mul_(weight)
+    values = torch.cat([_half(compressed), _half(data[3:])])
+    behind = _half((1.0 - nearer).clamp_min_(0.0))
+    estimate = pull_push(values, behind)
     mean_weight = estimate[-1:]
     share = mean_weight.clamp(0.0, 1.0)
     inverse = torch.where(mean_weight > 0, 1.0 / mean_weight.clamp_min(1e-12), 0.0)
-    compressed = (estimate[:3] * inverse).clamp(-_MAX_COMPRESSED, _MAX_COMPRESSED)
-    guess = torch.cat([compressed / (1 - compressed.abs()), estimate[3:-1] * inverse, torch.ones_like(share)])
-    return data + (nearer * share) * guess
+    colour = (estimate[:3] * inverse).clamp(-_MAX_COMPRESSED, _MAX_COMPRESSED)
+    guess = share * torch.cat([colour / (1 - colour.abs()), estimate[3:-1] * inverse, torch.ones_like(share)])
+    guess = F.interpolate(guess[None], scale_factor=2, mode="bilinear", align_corners=False)[0]
+    return torch.addcmul(data, nearer, guess[:, : data.shape[1], : data.shape[2]])

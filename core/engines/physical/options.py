@@ -58,6 +58,12 @@ class PhysicalOptions:
         metadata={"doc": "Fill the hidden part of each depth plane from its visible neighbours (pull-push) so a "
                   "defocused foreground shows background behind its edges."},
     )
+    crisp_highlights: bool = field(
+        default=True,
+        metadata={"doc": "Draw small lights on planes blurred at reduced resolution (radius over twice "
+                  "pyramid_radius_px) at full resolution with the kernel of their own radius, so their bokeh "
+                  "disks keep a crisp rim and the exact size."},
+    )
     pyramid_radius_px: float = field(
         default=8.0,
         metadata={

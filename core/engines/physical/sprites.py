@@ -1,0 +1,179 @@
+"""Small lights on reduced-resolution planes, drawn at full resolution with their exact kernel.
+
+Planes of large radius are blurred at 1/2, 1/4, ... resolution and are f px
+apart there, so a disk's rim spreads over about 2 f px. A rim is seen only
+where a small light stands out from what surrounds it (a street light, a
+glint, a clipped specular): the light such a pixel has above its
+surroundings is taken out of the planes and drawn as a *sprite*, the
+aperture kernel of the pixel's own radius (not its plane's) at full
+resolution, added to the two planes the pixel is shared between in the same
+proportions, so nearer content hides it as it hides the planes. What is
+taken out is drawn and kernels sum to one: light is kept.
+
+Sprites cost (2r + 1)^2 per light pixel: they are chosen brightest disk
+first (light over disk area, the rim's contrast) within a budget of
+``BUDGET_PX`` frame pixels of taps; lights past the budget stay in their
+planes (soft rim, same light).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+
+from focuspull.engines.physical.kernels import KernelShape, render_kernel
+
+#: a light pixel's luminance is at least this many times the brightest pixel of the ring around it
+PEAK_RATIO = 4.0
+#: ... and exceeds it by at least this many times the frame's mean luminance
+MIN_EXCESS = 1.0
+#: kernel taps of all sprites of a frame, in frame pixels
+BUDGET_PX = 4.0
+#: sprite radii are rounded to this step (px): kernels are cached per radius
+RADIUS_STEP_PX = 0.25
+#: taps scattered at once (bounds the temporary memory)
+_CHUNK_TAPS = 1 << 21
+
+
+@dataclass(frozen=True)
+class Sprites:
+    """Light pixels drawn as sprites: position, rounded |radius|, light, and their two planes."""
+
+    y: torch.Tensor  #: (N,) long, frame row
+    x: torch.Tensor  #: (N,) long, frame column
+    radius_px: torch.Tensor  #: (N,) float, |CoC radius| rounded to RADIUS_STEP_PX
+    light: torch.Tensor  #: (3, N) colour taken out of the planes
+    lower: torch.Tensor  #: (N,) long, the plane below (the pixel's slab)
+    share: torch.Tensor  #: (N,) weight of the plane above (lower + 1)
+
+    def __len__(self) -> int:
+        return int(self.y.numel())
+
+
+#: a light fits inside a ring of pixels this far from it (a 7x7 window's border): lights up to 5 px wide
+RING_PX = 3
+
+
+def _ring_offsets(device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    side = torch.arange(-RING_PX, RING_PX + 1, device=device)
+    dy, dx = torch.meshgrid(side, side, indexing="ij")
+    on_ring = (dy.abs() == RING_PX) | (dx.abs() == RING_PX)
+    return dy[on_ring], dx[on_ring]
+
+
+def _shifted(x: torch.Tensor, dim: int, shift: int) -> torch.Tensor:
+    """x moved by ``shift`` along ``dim`` (out[i] = x[i + shift]), the border replicated."""
+    n = x.shape[dim]
+    index = (torch.arange(n, device=x.device) + shift).clamp_(0, n - 1)
+    return x.index_select(dim, index)
+
+
+def _ring_max(luma: torch.Tensor) -> torch.Tensor:
+    """(H, W) brightest pixel on the ring RING_PX away from each pixel."""
+    rows = luma
+    for d in range(1, RING_PX + 1):  # the top and bottom sides: maxima over 2 RING_PX + 1 columns
+        rows = torch.maximum(rows, torch.maximum(_shifted(luma, 1, d), _shifted(luma, 1, -d)))
+    cols = luma
+    for d in range(1, RING_PX):  # the left and right sides, corners excluded
+        cols = torch.maximum(cols, torch.maximum(_shifted(luma, 0, d), _shifted(luma, 0, -d)))
+    sides = [_shifted(rows, 0, RING_PX), _shifted(rows, 0, -RING_PX), _shifted(cols, 1, RING_PX), _shifted(cols, 1, -RING_PX)]
+    return torch.stack(sides).amax(dim=0)
+
+
+def find(
+    colour: torch.Tensor,
+    abs_radius: torch.Tensor,
+    slab: torch.Tensor,
+    share: torch.Tensor,
+    sprite_slab: torch.Tensor,
+) -> Sprites | None:
+    """Light pixels of slabs marked in ``sprite_slab`` (bool per slab); None when there are none.
+
+    colour (3, H, W) scene-linear; abs_radius, slab, share (H, W) as the engine computes them.
+    A light stands out from every pixel of the ring RING_PX around it (so it is at most
+    2 RING_PX - 1 px wide: the corner of a large bright surface is not a light), and
+    what it has above the ring's mean colour is its sprite.
+    """
+    height, width = abs_radius.shape
+    candidate = sprite_slab[slab]
+    if not bool(candidate.any()):
+        return None
+    luma_w = torch.tensor([0.2126, 0.7152, 0.0722], dtype=colour.dtype, device=colour.device)
+    luma = torch.einsum("c,chw->hw", luma_w, colour)
+    ring = _ring_max(luma)
+    mean_luma = float(luma.mean().clamp_min(1e-6))
+    candidate &= (luma > PEAK_RATIO * ring) & (luma - ring > MIN_EXCESS * mean_luma)
+    index = torch.nonzero(candidate.flatten()).flatten()
+    if index.numel() == 0:
+        return None
+    y, x = index // width, index % width
+    dy, dx = _ring_offsets(index.device)
+    around_index = (y[:, None] + dy).clamp(0, height - 1) * width + (x[:, None] + dx).clamp(0, width - 1)
+    around = colour.flatten(1)[:, around_index].mean(dim=-1)
+    light = (colour.flatten(1)[:, index] - around).clamp_min(0.0)
+    radius = torch.round(abs_radius.flatten()[index] / RADIUS_STEP_PX) * RADIUS_STEP_PX
+    taps = (2 * torch.floor(radius + 0.5) + 1) ** 2
+    # brightest disk first: light over area is the rim's contrast against its surroundings
+    order = torch.argsort((luma_w @ light) / taps, descending=True)
+    keep = order[torch.cumsum(taps[order], 0) <= BUDGET_PX * height * width]
+    if keep.numel() == 0:
+        return None
+    index = index[keep]
+    return Sprites(
+        y=y[keep],
+        x=x[keep],
+        radius_px=radius[keep],
+        light=light[:, keep],
+        lower=slab.flatten()[index],
+        share=share.flatten()[index],
+    )
+
+
+def take_out(colour: torch.Tensor, sprites: Sprites) -> torch.Tensor:
+    """The colour the planes keep: each sprite pixel's light removed."""
+    rest = colour.clone()
+    height, width = colour.shape[-2:]
+    rest.view(3, height * width)[:, sprites.y * width + sprites.x] -= sprites.light
+    return rest
+
+
+def draw(
+    sprites: Sprites, plane: int, kernel_at: Callable[[int, int], KernelShape]
+) -> tuple[torch.Tensor, int, int] | None:
+    """Plane ``plane``'s share of the sprites as a (3, h, w) layer and its top-left in the frame.
+
+    ``kernel_at(y, x)`` is the aperture at a frame pixel (a cat's eye varies over the frame).
+    """
+    weight = torch.where(
+        sprites.lower == plane, 1.0 - sprites.share, torch.where(sprites.lower + 1 == plane, sprites.share, 0.0)
+    )
+    mine = torch.nonzero(weight > 0).flatten()
+    if mine.numel() == 0:
+        return None
+    y, x = sprites.y[mine], sprites.x[mine]
+    light = sprites.light[:, mine] * weight[mine]
+    groups: dict[tuple[float, KernelShape], list[int]] = {}
+    for n, (r, yy, xx) in enumerate(zip(sprites.radius_px[mine].tolist(), y.tolist(), x.tolist())):
+        groups.setdefault((r, kernel_at(yy, xx)), []).append(n)
+    kernels = {key: render_kernel(*key).to(light.device) for key in groups}
+    reach = max((k.shape[-1] - 1) // 2 for k in kernels.values())
+    oy, ox = int(y.min()) - reach, int(x.min()) - reach
+    h, w = int(y.max()) + reach + 1 - oy, int(x.max()) + reach + 1 - ox
+    layer = torch.zeros(3, h * w, dtype=light.dtype, device=light.device)
+    for key, members in groups.items():
+        kernel = kernels[key]
+        size = kernel.shape[-1]
+        taps = torch.nonzero(kernel.flatten() > 0).flatten()
+        offset = (taps // size - (size - 1) // 2) * w + taps % size - (size - 1) // 2
+        values = kernel.flatten()[taps]
+        ids = torch.tensor(members, device=light.device)
+        centre = (y[ids] - oy) * w + (x[ids] - ox)
+        step = max(1, _CHUNK_TAPS // taps.numel())
+        for start in range(0, ids.numel(), step):
+            part = slice(start, start + step)
+            where = centre[part, None] + offset[None]
+            spread = light[:, ids[part], None] * values[None, None, :]
+            layer.index_add_(1, where.flatten(), spread.reshape(3, -1))
+    return layer.view(3, h, w), oy, ox
