@@ -40,9 +40,6 @@ from __future__ import annotations
 
 import logging
 import math
-from collections import deque
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, ClassVar
 
 import torch
@@ -78,8 +75,6 @@ _FILL_GAP = 3
 _TILE_PX = 256
 #: ... when the tiles' padded area is below this fraction of the box's
 _TILE_GAIN = 0.7
-#: most planes blurred side by side on the CPU (each holds a few frame-sized buffers)
-_MAX_PLANE_WORKERS = 4
 #: cat's-eye kernels vary over the frame: they are applied per cell of this grid
 _CATEYE_GRID = 5
 
@@ -193,7 +188,8 @@ class PhysicalEngine(Engine):
         # surface split between two planes still hides what is behind it completely.
         cover = torch.zeros(1, height, width, dtype=torch.float32, device=image.device)
         pending: list[tuple[torch.Tensor, int, int]] = []
-        for pieces, lights in self._planes_back_to_front(frame):
+        for i in reversed(range(len(levels))):
+            pieces, lights = self._plane_and_sprites(i, frame)
             with record_function("physical.composite"):
                 for piece in pieces:
                     _add_behind(acc, cover, *piece)
@@ -209,30 +205,6 @@ class PhysicalEngine(Engine):
         if not has_alpha:
             out = out[:3]
         return out, aux
-
-    def _planes_back_to_front(self, frame: "_Frame") -> Iterator[tuple[list[_Piece], _Piece | None]]:
-        """Each plane's blurred pieces and its sprites' layer (or None), farthest first.
-
-        Planes are blurred independently; only their compositing is ordered. On the
-        CPU a few planes are blurred ahead on worker threads (torch releases the GIL
-        in its kernels): many of a plane's operations are too small to keep every
-        core busy on their own, so blurring planes side by side uses the cores that
-        a single plane's small operations leave idle.
-        """
-        order = list(reversed(range(len(frame.levels))))
-        workers = _plane_workers(frame.slab.device)
-        if workers == 1:
-            for i in order:
-                yield self._plane_and_sprites(i, frame)
-            return
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="focuspull-plane") as pool:
-            ahead: deque = deque()
-            for i in order:
-                ahead.append(pool.submit(self._plane_and_sprites, i, frame))
-                if len(ahead) > workers:
-                    yield ahead.popleft().result()
-            while ahead:
-                yield ahead.popleft().result()
 
     def _plane_and_sprites(self, i: int, frame: "_Frame") -> tuple[list[_Piece], _Piece | None]:
         pieces = self._plane(i, frame)
@@ -286,10 +258,10 @@ class PhysicalEngine(Engine):
         height, width = frame.slab.shape
         y0, y1, x0, x1 = _align(box, factor)
         crop = (slice(max(y0, 0), min(y1, height)), slice(max(x0, 0), min(x1, width)))
-        s, t = frame.slab[crop], frame.share[crop]
+        position = frame.position[crop]
         # tent weights: upper share of the slab below, lower share of the slab above
-        weight = torch.where(s == i, 1.0 - t, torch.where(s == i - 1, t, 0.0))
-        if not bool((weight > 0).any()):
+        weight = (position - i).abs_().neg_().add_(1.0).clamp_min_(0.0)
+        if not bool(weight.max() > 0):
             return None
         focus_plane = frame.levels[i] == 0.0
         # The scene goes on past the frame: at a frame border the plane is extended by its
@@ -314,7 +286,8 @@ class PhysicalEngine(Engine):
         if fill:
             gap = i + _FILL_GAP
             nearer, inside = _padded(1, weight.shape, clamp, zeros, weight)
-            inside[0] = torch.where(s >= gap, 1.0, torch.where(s == gap - 1, t, 0.0))
+            # the share of planes gap and nearer
+            torch.clamp(position - (gap - 1), 0.0, 1.0, out=inside[0])
             _pad_in_place(nearer, clamp, zeros)
         subpixel = None
         if focus_plane:
@@ -472,6 +445,9 @@ class _Frame:
         self.levels: list[float] = levels
         self.slab: torch.Tensor = slab
         self.share: torch.Tensor = share
+        #: slab + share: where each pixel sits on the ladder of planes (its weight in plane i is
+        #: the tent 1 - |position - i|)
+        self.position: torch.Tensor = slab.to(share.dtype) + share
         self.stack: torch.Tensor = stack
         #: slab -> (rows, cols) bool grid of the pixel blocks that hold it (CPU)
         self.blocks: dict[int, torch.Tensor] = blocks
@@ -511,13 +487,6 @@ def _pad_in_place(full: torch.Tensor, clamp: list[int], zeros: list[int]) -> Non
         full[:, bottom:y1, x0:x1] = full[:, bottom - 1 : bottom, x0:x1]
     for strip in (full[:, :y0], full[:, y1:], full[:, y0:y1, :x0], full[:, y0:y1, x1:]):
         strip.zero_()
-
-
-def _plane_workers(device: torch.device) -> int:
-    """Planes blurred side by side: one per intra-op thread on the CPU (at most 4); one on a GPU."""
-    if device.type != "cpu":
-        return 1
-    return max(1, min(_MAX_PLANE_WORKERS, torch.get_num_threads()))
 
 
 def _check_input(batch: EngineInput) -> None:

@@ -86,5 +86,7 @@ def fill_hidden(data: torch.Tensor, nearer: torch.Tensor) -> torch.Tensor:
     inverse = torch.where(mean_weight > 0, 1.0 / mean_weight.clamp_min(1e-12), 0.0)
     colour = (estimate[:3] * inverse).clamp(-_MAX_COMPRESSED, _MAX_COMPRESSED)
     guess = share * torch.cat([colour / (1 - colour.abs()), estimate[3:-1] * inverse, torch.ones_like(share)])
-    guess = F.interpolate(guess[None], scale_factor=2, mode="bilinear", align_corners=False)[0]
-    return torch.addcmul(data, nearer, guess[:, : data.shape[1], : data.shape[2]])
+    # enlarged by pixel repetition (the guess is smooth, and the plane's blur follows)
+    channels, height, width = data.shape
+    guess = guess[:, :, None, :, None].expand(-1, -1, 2, -1, 2).reshape(channels, 2 * guess.shape[1], 2 * guess.shape[2])
+    return torch.addcmul(data, nearer, guess[:, :height, :width])

@@ -65,7 +65,7 @@ class PhysicalOptions:
                   "disks keep a crisp rim and the exact size."},
     )
     pyramid_radius_px: float = field(
-        default=8.0,
+        default=6.0,
         metadata={
             "doc": "Planes whose radius exceeds twice this are blurred at 1/2, 1/4, ... resolution so the kernel stays "
             "between this and twice this many pixels (speed); larger = sharper bokeh edges, slower.",
