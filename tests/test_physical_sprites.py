@@ -1,4 +1,4 @@
-"""Small lights on reduced-resolution planes drawn as sprites: crisp, exact, occluded like their planes, budgeted."""
+"""Small lights drawn as sprites: crisp, exact, occluded like their planes, budgeted; in-focus lights untouched."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ def _find(rgb: torch.Tensor, radius_px: float) -> sprites.Sprites | None:
     h, w = rgb.shape[-2:]
     abs_radius = torch.full((h, w), radius_px)
     slab = torch.zeros(h, w, dtype=torch.long)
-    return sprites.find(rgb, abs_radius, slab, torch.zeros(h, w), torch.tensor([True]))
+    return sprites.find(rgb, abs_radius, slab, torch.zeros(h, w))
 
 
 def test_a_lone_light_is_one_sprite_with_all_its_light() -> None:
@@ -44,13 +44,24 @@ def test_a_light_keeps_only_what_stands_out_from_its_surroundings() -> None:
     assert torch.allclose(found.light[:, 0], torch.full((3,), 39.5))
 
 
-def test_only_slabs_marked_for_sprites_are_searched() -> None:
+def test_a_light_within_half_a_pixel_of_focus_is_no_sprite() -> None:
     rgb = torch.zeros(3, 32, 32)
     rgb[:, 16, 16] = 50.0
-    h, w = rgb.shape[-2:]
-    found = sprites.find(rgb, torch.full((h, w), 10.0), torch.zeros(h, w, dtype=torch.long), torch.zeros(h, w),
-                         torch.tensor([False]))
-    assert found is None
+    assert _find(rgb, 0.55) is None  # rounds to 0.5 px: the pixel keeps its light, bit for bit
+    assert _find(rgb, 0.65) is not None
+
+
+@pytest.mark.parametrize("radius", [0.75, 2.0, 5.0])
+def test_a_small_disk_of_a_point_light_is_the_exact_pixel_averaged_disk(radius: float) -> None:
+    # the planes' kernels are matched to extended content; a point light gets the exact disk
+    from focuspull.engines.physical.kernels import KernelShape, render_kernel
+
+    rgb, disp = point_light(40, 40, 20, 20, value=50.0, disparity=0.6)
+    out = render(rgb, disp, focus=0.5, strength=radius / 0.1).rgba[0]
+    kernel = render_kernel(radius, KernelShape())
+    h = (kernel.shape[-1] - 1) // 2
+    assert torch.allclose(out[0, 20 - h : 21 + h, 20 - h : 21 + h], 50.0 * kernel, atol=1e-4)
+    assert float(out[0].sum()) == pytest.approx(50.0, rel=1e-5)
 
 
 def test_a_two_pixel_light_gives_a_crisp_disk_of_the_law_and_its_energy() -> None:
@@ -99,8 +110,7 @@ def test_lights_past_the_budget_stay_in_their_planes_brightest_first() -> None:
     rgb[:, ys, xs] = 10.0
     rgb[:, 100, 100] = 400.0
     h, w = rgb.shape[-2:]
-    found = sprites.find(rgb, torch.full((h, w), 40.0), torch.zeros(h, w, dtype=torch.long), torch.zeros(h, w),
-                         torch.tensor([True]))
+    found = sprites.find(rgb, torch.full((h, w), 40.0), torch.zeros(h, w, dtype=torch.long), torch.zeros(h, w))
     assert found is not None
     taps = float(((2 * torch.floor(found.radius_px + 0.5) + 1) ** 2).sum())
     assert taps <= sprites.BUDGET_PX * h * w

@@ -8,7 +8,10 @@ Per frame:
    is shared linearly between the two planes around it (tent weights), so the
    result moves continuously with focus and strength: no plane popping. A
    pixel under 1 px goes whole to the focus plane, which spreads it by the
-   exact kernel of its own radius (the identity up to 0.5 px);
+   kernel of its own radius (``kernels.plate_radius``: the identity up to about
+   0.76 px, as a plate's pixels are already averages over their area). Small
+   lights are taken out of the planes and drawn with the exact disk of their
+   own radius (``sprites``): crisp rims and exact disks at every radius;
 3. plane by plane, front to back, the plane's premultiplied colour, alpha and
    weight are blurred with the aperture kernel of its radius (directly, by
    FFT, or at 1/2, 1/4... resolution for large radii, on a crop around the
@@ -32,7 +35,7 @@ spreads over them. Scene-linear values are never clipped: kernels sum to one,
 so light is conserved.
 
 Stages carry torch.profiler labels (free when no profiler runs):
-``physical.resample``, ``.fill``, ``.convolve``, ``.composite``;
+``physical.resample``, ``.fill``, ``.convolve``, ``.sprites``, ``.composite``;
 ``bench/bench_physical.py`` reports their shares.
 """
 
@@ -50,7 +53,7 @@ from focuspull.aperture import ApertureSpec
 from focuspull.engines.base import Engine, EngineInput, EngineOutput
 from focuspull.engines.physical import convolve, highlights, sprites
 from focuspull.engines.physical.fill import fill_hidden
-from focuspull.engines.physical.kernels import KernelShape, kernel_half_size, render_kernel, subpixel_kernels
+from focuspull.engines.physical.kernels import PIXEL_R2, KernelShape, kernel_half_size, render_kernel, subpixel_kernels
 from focuspull.engines.physical.ladder import ladder_levels, pyramid_factor
 from focuspull.engines.physical.options import PhysicalOptions
 from focuspull.errors import EngineError, ImageDataError
@@ -156,10 +159,7 @@ class PhysicalEngine(Engine):
         shape = self._kernel_shape(params, t)
         found = None
         if opts.crisp_highlights:
-            # slabs whose outer plane is blurred at reduced resolution draw their lights as sprites
-            outer = torch.maximum(level_t[:-1].abs(), level_t[1:].abs()).tolist()
-            reduced = [pyramid_factor(r, opts.pyramid_radius_px) > 1 for r in outer]
-            found = sprites.find(colour, radius.abs(), slab, share, torch.tensor(reduced, device=slab.device))
+            found = sprites.find(colour, radius.abs(), slab, share)
             if found is not None:
                 colour = sprites.take_out(colour, found)
         has_alpha = channels == 4
@@ -361,8 +361,7 @@ class PhysicalEngine(Engine):
         # the tent reduction and bilinear enlargement each add f^2/6 of variance per
         # axis: a slightly smaller kernel keeps the footprint's second moment on the law
         r = radius / factor
-        if factor > 1:
-            r = math.sqrt(max(r * r - 4.0 / 3.0, 0.25))
+        r = math.sqrt(max(r * r - (PIXEL_R2 if radius <= 1.0 else 0.0) - (4.0 / 3.0 if factor > 1 else 0.0), 0.25))
         half = kernel_half_size(r, shape)
         with record_function("physical.convolve"):
             if self.aperture.cat_eye > 0:

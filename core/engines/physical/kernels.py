@@ -36,6 +36,8 @@ class KernelShape:
 
 #: sub-pixel radii are tabulated in steps of 1/SUBPIXEL_STEPS px; kernels in between are blended
 SUBPIXEL_STEPS = 16
+#: what a pixel's area adds to a disk's r^2 (4 x its variance of 1/12 px^2 per axis)
+PIXEL_R2 = 1.0 / 3.0
 
 
 def kernel_half_size(radius_px: float, shape: KernelShape) -> int:
@@ -60,7 +62,22 @@ def subpixel_kernels(shape: KernelShape) -> torch.Tensor:
     Do not modify the returned (cached) tensor.
     """
     h = kernel_half_size(1.0, shape)
-    return torch.stack([_render_kernel_cached(j / SUBPIXEL_STEPS, shape, h) for j in range(SUBPIXEL_STEPS + 1)])
+    return torch.stack([_render_kernel_cached(plate_radius(j / SUBPIXEL_STEPS), shape, h) for j in range(SUBPIXEL_STEPS + 1)])
+
+
+def plate_radius(radius_px: float) -> float:
+    """The radius of the pixel-averaged kernel that blurs a plate's extended content by a disk of ``radius_px`` (<= 1 px).
+
+    A plate pixel is already the average of the scene over its area. The
+    pixel-averaged disk (``render_kernel``) is exact for a point light at a
+    pixel centre, but on extended content it adds the pixel's own variance
+    (1/12 px^2 per axis) once more: under a pixel of blur that doubles the
+    loss of detail. Taking it out of the disk's (radius^2 - 1/3, the
+    continuous second moments) removes it, so a disk up to about 0.76 px
+    leaves extended content as it is. Point lights are drawn with the exact
+    disk as sprites (``sprites``).
+    """
+    return math.sqrt(max(radius_px * radius_px - PIXEL_R2, 0.0))
 
 
 @lru_cache(maxsize=512)

@@ -1,19 +1,22 @@
-"""Small lights on reduced-resolution planes, drawn at full resolution with their exact kernel.
+"""Small lights drawn as sprites: the exact disk of their own radius, at full resolution.
 
-Planes of large radius are blurred at 1/2, 1/4, ... resolution and are f px
-apart there, so a disk's rim spreads over about 2 f px. A rim is seen only
-where a small light stands out from what surrounds it (a street light, a
-glint, a clipped specular): the light such a pixel has above its
-surroundings is taken out of the planes and drawn as a *sprite*, the
-aperture kernel of the pixel's own radius (not its plane's) at full
-resolution, added to the two planes the pixel is shared between in the same
-proportions, so nearer content hides it as it hides the planes. What is
-taken out is drawn and kernels sum to one: light is kept.
+A point light needs its disk exactly: the law's radius, a crisp rim, all its
+light. The planes give an approximation of it: each pixel is shared between
+two planes around its radius (f px apart where planes of large radius are
+blurred at 1/f resolution, so the rim spreads over about 2 f px), and extended
+content is blurred with kernels whose second moment is matched to a plate's
+already pixel-averaged content (``kernels.plate_radius``), a little smaller
+than a point light's disk under a pixel. So the light a small bright pixel has
+above the ring of pixels around it is taken out of the planes and drawn as a
+*sprite*: the pixel-averaged aperture kernel of the pixel's own radius, added
+to the two planes the pixel is shared between in the same proportions, so
+nearer content hides it as it hides the planes. What is taken out is drawn and
+kernels sum to one: light is kept.
 
 Sprites cost (2r + 1)^2 per light pixel: they are chosen brightest disk
 first (light over disk area, the rim's contrast) within a budget of
 ``BUDGET_PX`` frame pixels of taps; lights past the budget stay in their
-planes (soft rim, same light).
+planes (softer rim, same light).
 """
 
 from __future__ import annotations
@@ -82,14 +85,8 @@ def _ring_max(luma: torch.Tensor) -> torch.Tensor:
     return torch.stack(sides).amax(dim=0)
 
 
-def find(
-    colour: torch.Tensor,
-    abs_radius: torch.Tensor,
-    slab: torch.Tensor,
-    share: torch.Tensor,
-    sprite_slab: torch.Tensor,
-) -> Sprites | None:
-    """Light pixels of slabs marked in ``sprite_slab`` (bool per slab); None when there are none.
+def find(colour: torch.Tensor, abs_radius: torch.Tensor, slab: torch.Tensor, share: torch.Tensor) -> Sprites | None:
+    """Light pixels blurred by more than half a pixel; None when there are none.
 
     colour (3, H, W) scene-linear; abs_radius, slab, share (H, W) as the engine computes them.
     A light stands out from every pixel of the ring RING_PX around it (so it is at most
@@ -97,7 +94,9 @@ def find(
     what it has above the ring's mean colour is its sprite.
     """
     height, width = abs_radius.shape
-    candidate = sprite_slab[slab]
+    # the law's radius, rounded: at 0.5 px and under a pixel keeps its light (exactly)
+    rounded = torch.round(abs_radius / RADIUS_STEP_PX) * RADIUS_STEP_PX
+    candidate = rounded > 0.5
     if not bool(candidate.any()):
         return None
     luma_w = torch.tensor([0.2126, 0.7152, 0.0722], dtype=colour.dtype, device=colour.device)
@@ -113,7 +112,7 @@ def find(
     around_index = (y[:, None] + dy).clamp(0, height - 1) * width + (x[:, None] + dx).clamp(0, width - 1)
     around = colour.flatten(1)[:, around_index].mean(dim=-1)
     light = (colour.flatten(1)[:, index] - around).clamp_min(0.0)
-    radius = torch.round(abs_radius.flatten()[index] / RADIUS_STEP_PX) * RADIUS_STEP_PX
+    radius = rounded.flatten()[index]
     taps = (2 * torch.floor(radius + 0.5) + 1) ** 2
     # brightest disk first: light over area is the rim's contrast against its surroundings
     order = torch.argsort((luma_w @ light) / taps, descending=True)
