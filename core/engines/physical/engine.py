@@ -241,20 +241,20 @@ class PhysicalEngine(Engine):
         occupied = grids[0] | grids[1] if len(grids) == 2 else grids[0].clone()
         radius = abs(frame.levels[i])
         factor = pyramid_factor(radius, self.options.pyramid_radius_px)
-        fill_grid = self._fill_grid(i, frame) if frame.edge_reach is not None else None
-        if fill_grid is not None:
-            occupied |= fill_grid
+        fill = self._fill_grid(i, frame) if frame.edge_reach is not None else None
+        if fill is not None:
+            occupied |= fill[0]
         pieces = []
         for box in _pieces(occupied, radius, height, width):
-            piece = self._piece(i, box, factor, radius, frame, fill_grid is not None)
+            piece = self._piece(i, box, factor, radius, frame, fill[1] if fill is not None else None)
             if piece is not None:
                 pieces.append(piece)
         return pieces
 
     def _piece(
-        self, i: int, box: tuple[int, int, int, int], factor: int, radius: float, frame: "_Frame", fill: bool
+        self, i: int, box: tuple[int, int, int, int], factor: int, radius: float, frame: "_Frame", fill_reach_px: float | None
     ) -> tuple[torch.Tensor, int, int] | None:
-        """Blur the part of plane i inside ``box`` (blurring is linear: pieces add up)."""
+        """Blur the part of plane i inside ``box`` (blurring is linear: pieces add up); fill its hidden part that far."""
         height, width = frame.slab.shape
         y0, y1, x0, x1 = _align(box, factor)
         crop = (slice(max(y0, 0), min(y1, height)), slice(max(x0, 0), min(x1, width)))
@@ -283,7 +283,7 @@ class PhysicalEngine(Engine):
         inside[-1] = weight
         _pad_in_place(data, clamp, zeros)
         nearer = None
-        if fill:
+        if fill_reach_px is not None:
             gap = i + _FILL_GAP
             nearer, inside = _padded(1, weight.shape, clamp, zeros, weight)
             # the share of planes gap and nearer
@@ -299,10 +299,12 @@ class PhysicalEngine(Engine):
         # hidden content from the frame alone
         reach = kernel_half_size(1.0 if focus_plane else radius / factor, frame.shape) + 2
         extend = tuple(reach if b else 0 for b in at_border)
-        return self._blur_plane(data, radius, factor, frame.shape, origin, (height, width), nearer, subpixel, extend)
+        return self._blur_plane(
+            data, radius, factor, frame.shape, origin, (height, width), nearer, subpixel, extend, fill_reach_px
+        )
 
-    def _fill_grid(self, i: int, frame: "_Frame") -> torch.Tensor | None:
-        """Blocks where plane i's hidden part is worth guessing: near its depth edges with much nearer content."""
+    def _fill_grid(self, i: int, frame: "_Frame") -> tuple[torch.Tensor, float] | None:
+        """Blocks where plane i's hidden part is worth guessing (near its depth edges with much nearer content), and how far from them (px)."""
         reaches = [frame.edge_reach[k] for k in (i - 1, i) if k in frame.edge_reach]
         if not reaches:
             return None
@@ -311,13 +313,14 @@ class PhysicalEngine(Engine):
         # radius) and spreads into view by this plane's own radius: each edge block is
         # dilated by its own reach, not by the frame's largest (a crowd's edges would
         # otherwise make every plane frame-sized)
-        reach_blocks = torch.where(occluder > 0, torch.ceil((occluder + abs(frame.levels[i]) + 1) / _BLOCK), 0.0)
+        reach_px = torch.where(occluder > 0, occluder + abs(frame.levels[i]) + 1, 0.0)
+        reach_blocks = torch.ceil(reach_px / _BLOCK)
         grid = torch.zeros_like(occluder, dtype=torch.bool)
         for reach in torch.unique(reach_blocks[reach_blocks > 0]).tolist():
             r = int(reach)
             seeds = (reach_blocks == reach).to(torch.float32)[None, None]
             grid |= F.max_pool2d(seeds, 2 * r + 1, stride=1, padding=r)[0, 0] > 0
-        return grid
+        return grid, float(reach_px.max())
 
     def _blur_plane(
         self,
@@ -330,19 +333,23 @@ class PhysicalEngine(Engine):
         nearer: torch.Tensor | None = None,
         subpixel: torch.Tensor | None = None,
         extend: tuple[int, int, int, int] = (0, 0, 0, 0),
+        fill_reach_px: float | None = None,
     ) -> tuple[torch.Tensor, int, int]:
         """Blur a (stack, weight) crop whose top-left is ``origin``; returns it and its new top-left.
 
         ``subpixel`` (1, h, w): the focus plane's per-pixel |radius| (< 1 px); each
         pixel is spread by the exact kernel of its own radius. ``extend`` (left,
         right, top, bottom): reduced pixels of edge clamp added after the fill.
+        ``nearer``: the fill's (1, h, w) share of nearer planes; ``fill_reach_px``: how
+        far under them the guessed content is seen.
         """
         y0, x0 = origin
         with record_function("physical.resample"):
             small = convolve.downsample(data, factor)
         if nearer is not None:
             with record_function("physical.fill"):
-                small = fill_hidden(small, convolve.downsample(nearer, factor))
+                reach = None if fill_reach_px is None else fill_reach_px / factor
+                small = fill_hidden(small, convolve.downsample(nearer, factor), reach)
         if any(extend):
             if factor > 1:
                 trim = [1 if e else 0 for e in extend]

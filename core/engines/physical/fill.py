@@ -11,6 +11,8 @@ back down into the holes, so a hole takes the colour of the plane around it.
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 
@@ -20,29 +22,31 @@ _TRUST_WEIGHT = 0.25
 _MAX_COMPRESSED = 0.999
 
 
-def pull_push(values: torch.Tensor, weight: torch.Tensor, skip_levels: int = 0) -> torch.Tensor:
+def pull_push(values: torch.Tensor, weight: torch.Tensor, reach_px: float | None = None) -> torch.Tensor:
     """Normalised interpolation of ``values / weight`` into the places where weight is 0.
 
     values: (C, H, W) weighted sums (premultiplied by weight); weight: (1, H, W) >= 0.
     Returns (C, H, W): values / weight where the weight is large, and a smooth
-    average of the nearest weighted content elsewhere (0 where there is none).
-    ``skip_levels`` finest levels are not blended back (the result there is the
-    coarser estimate, enlarged): cheaper, and enough where only holes are read.
+    average of the nearest weighted content elsewhere. ``reach_px``: how far
+    into a hole an estimate is needed; deeper, the pyramid may stop (the
+    result there is then 0, as where there is no content at all).
     """
-    levels = [(values, weight)]
-    while min(levels[-1][0].shape[-2:]) > 1:
-        v, w = levels[-1]
-        levels.append((_half(v), _half(w)))
-    v, w = levels[-1]
-    estimate = torch.where(w > 0, v / w.clamp_min(1e-12), 0.0)
-    for level, (v, w) in reversed(list(enumerate(levels[:-1]))):
-        if level < skip_levels:
-            break
+    return _pull_push(torch.cat([values, weight]), reach_px)
+
+
+def _pull_push(stack: torch.Tensor, reach_px: float | None) -> torch.Tensor:
+    """``pull_push`` of (C+1, H, W): weighted sums, then the weight."""
+    levels = [stack]
+    # a level's cells are 2^k px: one coarser than the reach still sees across it
+    depth = None if reach_px is None else max(1, math.ceil(math.log2(max(reach_px, 1.0))) + 1)
+    while min(levels[-1].shape[-2:]) > 1 and (depth is None or len(levels) <= depth):
+        levels.append(_half(levels[-1]))
+    top = levels[-1]
+    estimate = torch.where(top[-1:] > 0, top[:-1] / top[-1:].clamp_min(1e-12), 0.0)
+    for level in reversed(levels[:-1]):
+        v, w = level[:-1], level[-1:]
         coarse = F.interpolate(estimate[None], size=v.shape[-2:], mode="bilinear", align_corners=False)[0]
-        trust = (w / _TRUST_WEIGHT).clamp(0.0, 1.0)
-        estimate = trust * (v / w.clamp_min(1e-12)) + (1 - trust) * coarse
-    if estimate.shape[-2:] != values.shape[-2:]:
-        estimate = F.interpolate(estimate[None], size=values.shape[-2:], mode="bilinear", align_corners=False)[0]
+        estimate = torch.lerp(coarse, v / w.clamp_min(1e-12), (w * (1.0 / _TRUST_WEIGHT)).clamp_(0.0, 1.0))
     return estimate
 
 
@@ -59,12 +63,13 @@ def _half(x: torch.Tensor) -> torch.Tensor:
     return (rows[..., 0::2] + rows[..., 1::2]) * 0.25
 
 
-def fill_hidden(data: torch.Tensor, nearer: torch.Tensor) -> torch.Tensor:
+def fill_hidden(data: torch.Tensor, nearer: torch.Tensor, reach_px: float | None = None) -> torch.Tensor:
     """Add a plane's guessed hidden content under nearer content.
 
     data:   (C+1, H, W) the plane's premultiplied stack times its weight: colour
             (3 channels), alpha when there is one, and last the weight itself;
-    nearer: (1, H, W) the fraction of each pixel that belongs to nearer planes.
+    nearer: (1, H, W) the fraction of each pixel that belongs to nearer planes;
+    reach_px: how far under the nearer content (px) the guess is seen.
 
     Under a nearer pixel the plane gets the local average of its content
     *relative to everything at or behind it*, so two background planes that
@@ -78,9 +83,8 @@ def fill_hidden(data: torch.Tensor, nearer: torch.Tensor) -> torch.Tensor:
     # weight * c / (1 + |c|) with c = colour / weight, without dividing by a zero weight
     compressed = data[:3].abs().add_(weight).clamp_min_(1e-12)
     torch.div(data[:3], compressed, out=compressed).mul_(weight)
-    values = torch.cat([_half(compressed), _half(data[3:])])
-    behind = _half((1.0 - nearer).clamp_min_(0.0))
-    estimate = pull_push(values, behind)
+    behind = (1.0 - nearer).clamp_min_(0.0)
+    estimate = _pull_push(_half(torch.cat([compressed, data[3:], behind])), None if reach_px is None else reach_px / 2)
     mean_weight = estimate[-1:]
     share = mean_weight.clamp(0.0, 1.0)
     inverse = torch.where(mean_weight > 0, 1.0 / mean_weight.clamp_min(1e-12), 0.0)
