@@ -375,15 +375,14 @@ class PhysicalEngine(Engine):
                 blurred = self._convolve_cat_eye([(small, r)], factor, shape, half, (y0, x0), frame_size)
             else:
                 blurred = convolve.convolve_sum([(small, render_kernel(r, shape, half).to(small.device))])
+        # FFT rounding leaves ~1e-8 everywhere in the crop: zero what no light reached
+        # (before enlarging: a pixel between reduced pixels that are all zero stays zero)
+        blurred.mul_(blurred[-1:] > _NOISE_WEIGHT)
         if factor > 1:
             with record_function("physical.resample"):
                 blurred = convolve.upsample(F.pad(blurred, (1, 1, 1, 1)), factor)
-            offset = (half + 1) * factor
-        else:
-            offset = half
-        # FFT rounding leaves ~1e-8 everywhere in the crop: zero what no light reached
-        blurred.mul_(blurred[-1:] > _NOISE_WEIGHT)
-        return blurred, y0 - offset, x0 - offset
+            return blurred, y0 - (half + 1) * factor, x0 - (half + 1) * factor
+        return blurred, y0 - half, x0 - half
 
     def _convolve_cat_eye(
         self,
