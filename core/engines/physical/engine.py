@@ -338,7 +338,7 @@ class PhysicalEngine(Engine):
         """Blur a (stack, weight) crop whose top-left is ``origin``; returns it and its new top-left.
 
         ``subpixel`` (1, h, w): the focus plane's per-pixel |radius| (< 1 px); each
-        pixel is spread by the exact kernel of its own radius. ``extend`` (left,
+        pixel is spread by the sub-pixel kernel of its own radius (``subpixel_kernels``). ``extend`` (left,
         right, top, bottom): reduced pixels of edge clamp added after the fill.
         ``nearer``: the fill's (1, h, w) share of nearer planes; ``fill_reach_px``: how
         far under them the guessed content is seen.
