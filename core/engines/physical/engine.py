@@ -240,7 +240,8 @@ class PhysicalEngine(Engine):
             return []
         occupied = grids[0] | grids[1] if len(grids) == 2 else grids[0].clone()
         radius = abs(frame.levels[i])
-        factor = pyramid_factor(radius, self.options.pyramid_radius_px)
+        # the reduced plane must resolve the kernel's narrow axis (a squeezed aperture's)
+        factor = pyramid_factor(radius * min(frame.shape.aspect, 1.0), self.options.pyramid_radius_px)
         fill = self._fill_grid(i, frame) if frame.edge_reach is not None else None
         if fill is not None:
             occupied |= fill[0]

@@ -60,15 +60,16 @@ class PhysicalOptions:
     )
     crisp_highlights: bool = field(
         default=True,
-        metadata={"doc": "Draw small lights on planes blurred at reduced resolution (radius over twice "
-                  "pyramid_radius_px) at full resolution with the kernel of their own radius, so their bokeh "
-                  "disks keep a crisp rim and the exact size."},
+        metadata={"doc": "Draw small lights (a pixel at least 4x brighter than every pixel 3 px around it) at full "
+                  "resolution with the exact kernel of their own radius, so their bokeh disks keep a crisp rim and "
+                  "the exact size at every radius."},
     )
     pyramid_radius_px: float = field(
         default=6.0,
         metadata={
             "doc": "Planes whose radius exceeds twice this are blurred at 1/2, 1/4, ... resolution so the kernel stays "
-            "between this and twice this many pixels (speed); larger = sharper bokeh edges, slower.",
+            "between this and twice this many pixels (speed); larger = closer to the exact blur of extended content "
+            "(small lights are exact sprites either way), slower.",
             "minimum": 2.0,
         },
     )
