@@ -77,6 +77,54 @@ def test_a_depth_edge_the_plate_does_not_show_stays_straight():
     np.testing.assert_allclose(refine_edges(truth, rgb), truth, atol=1e-4)
 
 
+def textured_disc_scene(seed: int = 3, radius: float = 24.0):
+    """A warm, textured disc (0.9) with a 1-px anti-aliased rim over a cool, textured background (0.2)."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:H, :W]
+    distance = np.hypot(yy - H / 2, xx - W / 2)
+    coverage = np.clip(radius + 0.5 - distance, 0.0, 1.0)[..., None]  # the rim's pixels are mixtures
+    disc = np.array([0.7, 0.35, 0.15]) * (0.8 + 0.4 * rng.random((H, W, 1)))
+    background = np.array([0.15, 0.3, 0.45]) * (0.8 + 0.4 * rng.random((H, W, 1)))
+    rgb = (coverage * disc + (1 - coverage) * background).astype(np.float32)
+    truth = np.where(coverage[..., 0] > 0.5, 0.9, 0.2).astype(np.float32)
+    return rgb, truth, distance
+
+
+@pytest.mark.parametrize("offset_px", [-4, 4], ids=["eroded", "dilated"])
+def test_an_edge_moves_inwards_and_outwards_even_where_most_of_the_window_is_wrong(offset_px):
+    """4 px off with radius 9: around a pixel of the wrong ring, most pixels of a 19-px window
+    at the subject's depth are background-coloured (dilated) or the other way round (eroded); the
+    sides' colour models come from outside the band, so the majority does not decide."""
+    rgb, truth, distance = textured_disc_scene()
+    degraded = np.where(distance < 24 + offset_px, 0.9, 0.2).astype(np.float32)
+    out = refine_edges(degraded, rgb, radius_px=9)
+    off_rim = np.abs(distance - 24) > 1.0  # rim pixels are mixtures: either depth is right for them
+    assert int(((np.abs(degraded - truth) > 0.1) & off_rim).sum()) > 300
+    assert int(((np.abs(out - truth) > 0.1) & off_rim).sum()) == 0
+
+
+def test_an_anti_aliased_rim_keeps_its_depth():
+    """Rim pixels are half disc, half background: neither side clearly; a correct edge stays put."""
+    rgb, truth, _ = textured_disc_scene()
+    np.testing.assert_array_equal(refine_edges(truth, rgb), truth)
+
+
+def test_window_operations_match_torch_pooling():
+    import torch
+    import torch.nn.functional as F
+
+    from focuspull.depth_conditioning.edges import box_mean, box_sum, max_filter
+
+    x = torch.rand(37, 53, generator=torch.Generator().manual_seed(0))
+    for r in (1, 2, 5, 14):
+        pooled = F.max_pool2d(x[None, None], 2 * r + 1, stride=1, padding=r)[0, 0]
+        assert torch.equal(max_filter(x, r), pooled)
+        summed = F.avg_pool2d(x[None, None], 2 * r + 1, stride=1, padding=r)[0, 0] * (2 * r + 1) ** 2
+        torch.testing.assert_close(box_sum(x, r), summed, atol=1e-5, rtol=1e-5)
+        mean = F.avg_pool2d(x[None, None], 2 * r + 1, stride=1, padding=r, count_include_pad=False)[0, 0]
+        torch.testing.assert_close(box_mean(x, r), mean, atol=1e-5, rtol=0)
+
+
 # -- temporal -----------------------------------------------------------------------------------------
 def texture(seed, shape):
     cv2 = pytest.importorskip("cv2")
@@ -130,12 +178,12 @@ def test_stabilising_with_weight_zero_returns_the_frames():
 
 
 # -- which steps run --------------------------------------------------------------------------------------
-def test_auto_turns_conditioning_on_for_disparity_maps_and_estimates_and_off_for_metric_depth():
+def test_auto_turns_outliers_on_for_disparity_maps_everything_on_for_estimates_and_off_for_metric_depth():
     metric = ConditioningSteps.for_depth(DepthSpec(kind="depth"))
     assert (metric.remove_outliers, metric.refine_edges, metric.stabilize) == (False, False, 0.0)
     disparity = ConditioningSteps.for_depth(DepthSpec(source="sequence", pattern="d.####.png",
                                                       kind="normalized_disparity"))
-    assert (disparity.remove_outliers, disparity.refine_edges, disparity.stabilize) == (True, True, 0.0)
+    assert (disparity.remove_outliers, disparity.refine_edges, disparity.stabilize) == (True, False, 0.0)
     estimated = ConditioningSteps.for_depth(DepthSpec(source="estimate"))
     assert (estimated.remove_outliers, estimated.refine_edges, estimated.stabilize) == (True, True, 0.5)
     forced = ConditioningSteps.for_depth(DepthSpec(kind="depth", remove_outliers="on", refine_edges="off",
@@ -172,10 +220,10 @@ def render_args(folder, out, *extra):
             "--progress", "none", "--device", "cpu", *extra]
 
 
-def test_cli_conditions_a_supplied_disparity_sequence_by_default_and_says_so(eroded_shot):
+def test_cli_refines_a_supplied_disparity_sequence_on_request_and_says_so(eroded_shot):
     folder, truth = eroded_shot
     out = folder / "out" / "r.####.exr"
-    assert main(render_args(folder, out)) == 0
+    assert main(render_args(folder, out, "--depth-edges", "on")) == 0
     spec, pixels = read(folder / "out" / "r.1002.exr")
     channels = list(spec.channelnames)
     conditioned = pixels[..., channels.index("depth.conditioned")]
@@ -184,9 +232,9 @@ def test_cli_conditions_a_supplied_disparity_sequence_by_default_and_says_so(ero
     assert spec.getattribute("focuspull/depth_remove_outliers") == 1
     assert spec.getattribute("focuspull/depth_stabilize") == 0.0
 
-    off = folder / "off" / "r.####.exr"
-    assert main(render_args(folder, off, "--depth-edges", "off", "--depth-outliers", "off")) == 0
-    spec, pixels = read(folder / "off" / "r.1002.exr")
+    default = folder / "default" / "r.####.exr"  # edges stay as supplied unless asked for
+    assert main(render_args(folder, default)) == 0
+    spec, pixels = read(folder / "default" / "r.1002.exr")
     assert np.abs(pixels[..., list(spec.channelnames).index("depth.conditioned")] - truth).max() > 0.5
     assert spec.getattribute("focuspull/depth_refine_edges") == 0
 
@@ -195,7 +243,7 @@ def test_cli_stabilises_supplied_depth_into_a_reusable_sequence(eroded_shot, cap
     pytest.importorskip("cv2")
     folder, truth = eroded_shot
     out = folder / "out" / "r.####.exr"
-    assert main(render_args(folder, out, "--depth-stabilize", "0.5")) == 0
+    assert main(render_args(folder, out, "--depth-stabilize", "0.5", "--depth-edges", "on")) == 0
     stable = folder / "out" / "r_depth_stable.1003.exr"
     spec, pixels = read(stable)
     np.testing.assert_allclose(pixels[..., 0], truth, atol=1e-3)
@@ -204,13 +252,13 @@ def test_cli_stabilises_supplied_depth_into_a_reusable_sequence(eroded_shot, cap
     assert spec.getattribute("focuspull/depth_stabilize") == 0.5
     caplog.clear()
     with caplog.at_level("INFO"):
-        assert main(render_args(folder, folder / "again" / "r.####.exr", "--depth-stabilize", "0.5",
+        assert main(render_args(folder, folder / "again" / "r.####.exr", "--depth-stabilize", "0.5", "--depth-edges", "on",
                                 "--depth-edge-radius", "9")) == 0
     # another output folder: its own sequence; the same job into the same folder reuses it
     assert (folder / "again" / "r_depth_stable.1001.exr").exists()
     caplog.clear()
     with caplog.at_level("INFO"):
-        assert main(render_args(folder, out, "--depth-stabilize", "0.5")) == 0
+        assert main(render_args(folder, out, "--depth-stabilize", "0.5", "--depth-edges", "on")) == 0
     assert any("reusing" in r.getMessage() for r in caplog.records)
 
 
