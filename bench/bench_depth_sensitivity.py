@@ -8,18 +8,28 @@ A known-good depth (a synthetic layered scene in motion with exact depth; the
 breakdance plate with its disparity, reduced to ``--width``) is degraded the
 ways real depth is imperfect (per-pixel noise, a foreground eroded or dilated
 by 3 px, blur, a per-frame scale jitter), and each degraded shot is rendered
-by the physical engine as it is, with the default conditioning of a
-supplied disparity map (outliers + edges) and with all three steps
-(outliers + edges + temporal stabilisation, weight 0.5). Against the render
-from the clean depth (unconditioned) it prints PSNR (dB, on x/(1+x)) over all
-pixels, over pixels within 8 px of a depth edge (a jump of more than 0.02 in
-the clean depth) and over the others ("flat"), a band of the largest CoC
-along the border excluded; the flicker ratio (``bench/flicker.py``: the
-render's mean frame-to-frame change over the plate's where the plate holds
-still, both as display values); and for the scale jitter the shot's scale
+by the physical engine as it is, with the spatial steps (outliers + edges)
+and with all three (outliers + edges + temporal stabilisation, weight 0.5).
+Against the render from the clean depth (unconditioned) it prints PSNR (dB,
+on x/(1+x)) over all pixels, over pixels within 8 px of a depth edge (a jump
+of more than 0.02 in the clean depth) and over the others ("flat"), a band
+of the largest CoC along the border excluded; the flicker ratio
+(``bench/flicker.py``: the render's flow-warped temporal error over the
+plate's, both as display values); and for the scale jitter the shot's scale
 bias (mean over frames of the median conditioned/clean disparity, minus 1).
 
-The "clean" row conditions the clean depth: how much conditioning changes a
+Two columns measure against ground truth rather than the clean render:
+
+* ``truth`` (synthetic): PSNR over all pixels against the exact thin-lens
+  image of the layered scene (``bench/reference.py``). The clean depth is
+  exact there, so "clean / none" is the engine's own error and "clean /
+  spatial" says whether conditioning made good depth worse.
+* ``matte`` (breakdance): within 6 px of the dancer's matte edge, the share
+  of pixels that the depth puts on the matte's side (nearer to the
+  dancer's disparity or to the background's next to it). Real footage has
+  no true depth; the matte is the one true silhouette it has.
+
+The "clean" rows condition the clean depth: how much conditioning changes a
 render from depth that was already right.
 """
 
@@ -52,12 +62,15 @@ EDGE_JUMP = 0.02
 
 # -- shots ------------------------------------------------------------------------------------------
 class Shot:
-    """Frames (T, 3, H, W) scene-linear, clean disparity (T, H, W), focus (T,), K, display transform."""
+    """Frames (T, 3, H, W) scene-linear, clean disparity (T, H, W), focus (T,), K, display transform;
+    a ground truth where there is one: the thin-lens image (T, 3, H, W) or a subject matte (T, H, W)."""
 
     def __init__(self, name: str, rgb: torch.Tensor, disparity: torch.Tensor, focus: Sequence[float],
-                 strength_px: float, display: Callable[[np.ndarray], np.ndarray]) -> None:
+                 strength_px: float, display: Callable[[np.ndarray], np.ndarray],
+                 truth: torch.Tensor | None = None, matte: torch.Tensor | None = None) -> None:
         self.name, self.rgb, self.disparity = name, rgb, disparity
         self.focus, self.strength_px, self.display = list(focus), strength_px, display
+        self.truth, self.matte = truth, matte
 
 
 def layered_scene(height: int, width: int, seed: int, strength_px: float) -> reference.Scene:
@@ -94,19 +107,21 @@ def synthetic_shot(frames: int, height: int, width: int, strength_px: float, bus
     wide = width + 4 * frames
     scene = (reference.random_scene(height, wide, seed=3, strength_px=strength_px) if busy
              else layered_scene(height, wide, 3, strength_px))
-    rgb, disparity = [], []
+    rgb, disparity, truth = [], [], []
     for t in range(frames):
         layers = [reference.Layer(reference._shift(layer.rgba, 0.0, -(1 + i) * t)[:, :, :width], layer.disparity)
                   for i, layer in enumerate(scene.layers)]
-        image, d = reference.engine_inputs(reference.Scene(tuple(layers), scene.focus_disparity, strength_px))
+        frame = reference.Scene(tuple(layers), scene.focus_disparity, strength_px)
+        image, d = reference.engine_inputs(frame)
         rgb.append(image[:3])
         disparity.append(d[0])
+        truth.append(reference.thin_lens(frame)[:3])
 
     def display(x: np.ndarray) -> np.ndarray:
         return np.clip(x, 0, None) ** (1 / 2.2)
 
-    return Shot("synthetic, busy" if busy else "synthetic", torch.stack(rgb), torch.stack(disparity), [scene.focus_disparity] * frames,
-                strength_px, display)
+    return Shot("synthetic, busy" if busy else "synthetic", torch.stack(rgb), torch.stack(disparity),
+                [scene.focus_disparity] * frames, strength_px, display, truth=torch.stack(truth))
 
 
 def breakdance_shot(folder: str, frames: Sequence[int], width: int, strength_px: float) -> Shot:
@@ -117,21 +132,25 @@ def breakdance_shot(folder: str, frames: Sequence[int], width: int, strength_px:
     space = color.resolve("sRGB - Texture")
     focus_by_frame = {int(r["frame"]): float(r["focus_disparity"])
                       for r in csv.DictReader(open(os.path.join(folder, "params.csv")))}
-    rgb, disparity = [], []
+    def reduced(x: np.ndarray, height: int) -> torch.Tensor:
+        return F.interpolate(torch.from_numpy(np.ascontiguousarray(x, np.float32))[None, None],
+                             size=(height, width), mode="area")[0, 0]
+
+    rgb, disparity, matte = [], [], []
     for f in frames:
         image = read_image(os.path.join(folder, "rgb", f"breakdance.{f}.jpg"))
         linear = color.to_working(image.pixels[..., :3].astype(np.float32), space)
         d = read_image(os.path.join(folder, "disparity", f"breakdance_disp.{f}.png")).pixels[..., 0]
         height = round(linear.shape[0] * width / linear.shape[1])
         rgb.append(F.interpolate(torch.from_numpy(linear).permute(2, 0, 1)[None], size=(height, width), mode="area")[0])
-        disparity.append(F.interpolate(torch.from_numpy(np.ascontiguousarray(d, np.float32))[None, None],
-                                       size=(height, width), mode="area")[0, 0])
+        disparity.append(reduced(d, height))
+        matte.append(reduced(read_image(os.path.join(folder, "mask", f"breakdance_mask.{f}.png")).pixels[..., 0], height))
 
     def display(x: np.ndarray) -> np.ndarray:
         return np.clip(color.from_working(np.ascontiguousarray(x, np.float32), space), 0, 1)
 
     return Shot("breakdance", torch.stack(rgb), torch.stack(disparity), [focus_by_frame[f] for f in frames],
-                strength_px, display)
+                strength_px, display, matte=torch.stack(matte))
 
 
 # -- degradations and conditioning -----------------------------------------------------------------------
@@ -210,7 +229,26 @@ def psnr(a: torch.Tensor, b: torch.Tensor, mask: torch.Tensor) -> float:
 def flicker_ratio(shot: Shot, out: torch.Tensor) -> float:
     pairs = ((shot.display(shot.rgb[t].permute(1, 2, 0).numpy()), shot.display(out[t].permute(1, 2, 0).numpy()))
              for t in range(out.shape[0]))
-    return flicker.measure(pairs).change_ratio
+    return flicker.measure_warped(pairs).ratio
+
+
+def matte_agreement(matte: torch.Tensor, d: torch.Tensor, band_px: int = 6, window_px: int = 12) -> float:
+    """Share of the pixels within ``band_px`` of the matte's edge that ``d`` puts on the matte's side:
+    nearer to the subject's disparity close by (its maximum within ``window_px``) than to the
+    background's (its minimum), where the two differ by more than 0.05."""
+    from focuspull.depth_conditioning.edges import max_filter
+
+    agree, total = 0, 0
+    for m, frame in zip(matte > 0.5, d):
+        edge = max_filter(m.float(), 1) != -max_filter(-m.float(), 1)
+        band = max_filter(edge.float(), band_px) > 0
+        subject = max_filter(torch.where(m, frame, torch.full_like(frame, -1e9)), window_px)
+        background = -max_filter(torch.where(m, torch.full_like(frame, -1e9), -frame), window_px)
+        known = band & (subject > -1e8) & (background < 1e8) & (subject - background > 0.05)
+        on_subject = (frame - background).abs() > (frame - subject).abs()
+        agree += int((on_subject == m)[known].sum())
+        total += int(known.sum())
+    return agree / max(total, 1)
 
 
 def scale_bias(clean: torch.Tensor, d: torch.Tensor) -> float:
@@ -219,15 +257,21 @@ def scale_bias(clean: torch.Tensor, d: torch.Tensor) -> float:
     return float(np.mean([float((d[t][keep[t]] / clean[t][keep[t]]).median()) for t in range(d.shape[0])])) - 1.0
 
 
-def run(shot: Shot, print_row: Callable[[str], None]) -> list[dict]:
+def run(shot: Shot, print_row: Callable[[str], None], degradations: Sequence[str] = DEGRADATIONS) -> list[dict]:
     started = time.monotonic()
     reference_render = render(shot, shot.disparity)
     edge, flat = masks(shot)
     inner = edge | flat
+
+    def against_truth(out: torch.Tensor, d: torch.Tensor) -> dict:
+        return {"truth": psnr(out, shot.truth, inner) if shot.truth is not None else None,
+                "matte": matte_agreement(shot.matte, d) if shot.matte is not None else None}
+
     rows = [{"scene": shot.name, "depth": "clean", "mode": "none", "all": math.inf, "edge": math.inf,
-             "flat": math.inf, "flicker": flicker_ratio(shot, reference_render), "bias": 0.0}]
+             "flat": math.inf, "flicker": flicker_ratio(shot, reference_render), "bias": 0.0,
+             **against_truth(reference_render, shot.disparity)}]
     print_row(_line(rows[0]))
-    for degradation in DEGRADATIONS:
+    for degradation in degradations:
         degraded = degrade(shot.disparity, degradation)
         for mode in MODES:
             if degradation == "clean" and mode == "none":
@@ -237,7 +281,7 @@ def run(shot: Shot, print_row: Callable[[str], None]) -> list[dict]:
             row = {"scene": shot.name, "depth": degradation, "mode": mode,
                    "all": psnr(out, reference_render, inner), "edge": psnr(out, reference_render, edge),
                    "flat": psnr(out, reference_render, flat), "flicker": flicker_ratio(shot, out),
-                   "bias": scale_bias(shot.disparity, d)}
+                   "bias": scale_bias(shot.disparity, d), **against_truth(out, d)}
             rows.append(row)
             print_row(_line(row))
     print_row(f"\n{shot.name}: {shot.rgb.shape[0]} frames {shot.rgb.shape[3]}x{shot.rgb.shape[2]}, K = "
@@ -246,8 +290,10 @@ def run(shot: Shot, print_row: Callable[[str], None]) -> list[dict]:
 
 
 def _line(row: dict) -> str:
+    truth = "" if row["truth"] is None else f"{row['truth']:.2f}"
+    matte = "" if row["matte"] is None else f"{100 * row['matte']:.1f}%"
     return (f"| {row['scene']} | {row['depth']} | {row['mode']} | {row['all']:.1f} | {row['edge']:.1f} | "
-            f"{row['flat']:.1f} | {row['flicker']:.2f} | {100 * row['bias']:+.1f}% |")
+            f"{row['flat']:.1f} | {row['flicker']:.2f} | {100 * row['bias']:+.1f}% | {truth} | {matte} |")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -262,23 +308,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--width", type=int, default=1024, help="breakdance is reduced to this width")
     parser.add_argument("--strength", type=float, default=16.0, help="K in pixels of the rendered width")
     parser.add_argument("--busy", action="store_true", help="also the busy-texture synthetic scene")
+    parser.add_argument("--depths", default=",".join(DEGRADATIONS), help="comma-separated degradations to run")
     parser.add_argument("--json", metavar="PATH")
     args = parser.parse_args(argv)
+    depths = [x.strip() for x in args.depths.split(",")]
+    unknown = sorted(set(depths) - set(DEGRADATIONS))
+    if unknown:
+        parser.error(f"unknown degradation(s) {', '.join(unknown)}; expected some of {', '.join(DEGRADATIONS)}")
     torch.set_num_threads(1)  # small tensors: threads cost more than they give on a shared machine
 
     def out(line: str) -> None:
         sys.stdout.write(line + "\n")
         sys.stdout.flush()
 
-    out("| scene | depth | conditioning | PSNR all | edge | flat | flicker | scale bias |")
-    out("|---|---|---|---:|---:|---:|---:|---:|")
+    out("| scene | depth | conditioning | PSNR all | edge | flat | flicker | scale bias | truth | matte |")
+    out("|---|---|---|---:|---:|---:|---:|---:|---:|---:|")
     height, width = (int(v) for v in args.synthetic_size.split("x"))
-    rows = run(synthetic_shot(args.frames, height, width, args.strength), out)
+    rows = run(synthetic_shot(args.frames, height, width, args.strength), out, depths)
     if args.busy:
-        rows += run(synthetic_shot(args.frames, height, width, args.strength, busy=True), out)
+        rows += run(synthetic_shot(args.frames, height, width, args.strength, busy=True), out, depths)
     if os.path.isdir(args.breakdance):
         frames = parse_frames(args.breakdance_frames)
-        rows += run(breakdance_shot(args.breakdance, frames, args.width, args.strength), out)
+        rows += run(breakdance_shot(args.breakdance, frames, args.width, args.strength), out, depths)
     else:
         out(f"breakdance: {args.breakdance} not found, skipped")
     if args.json:

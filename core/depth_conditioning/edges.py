@@ -94,7 +94,7 @@ def refine_edges(disparity: "np.ndarray", rgb: "np.ndarray", radius_px: int = 9)
     smooth = box_mean(d, 2)
     band = edge_band(smooth, spread, reach)
     if bool(band.any()):
-        moved = _snap_to_plate(d, guide, band, radius_px + reach, reach)
+        moved = _snap_to_plate(d, guide, band, radius_px + reach, reach, same)
         smoothed = _same_surface_mean(moved, band, GUIDED_RADIUS_PX, same)
         # a band around a jump that is only noise (no step survives a 5x5 mean) is filtered like the rest
         real = local_range(smooth, reach) > same
@@ -111,7 +111,7 @@ def edge_band(smooth: "torch.Tensor", spread: float, radius_px: int) -> "torch.T
 
 
 def _snap_to_plate(d: "torch.Tensor", guide: "torch.Tensor", band: "torch.Tensor", window_px: int,
-                   reach_px: int) -> "torch.Tensor":
+                   reach_px: int, same: float) -> "torch.Tensor":
     """``d`` with each band pixel on the side of its edge that the plate's colour says (steps 2, 3).
 
     The models are window means over hundreds of pixels: they are computed on 2x2 averages
@@ -147,7 +147,9 @@ def _snap_to_plate(d: "torch.Tensor", guide: "torch.Tensor", band: "torch.Tensor
     alpha = ((colour - mean_far) * gap).sum(dim=0) / (gap * gap).sum(dim=0).clamp(min=1e-12)
     evidence = torch.where(is_near, ll_far - ll_near, ll_near - ll_far)
     clear = torch.where(is_near, alpha < ALPHA_SWITCH, alpha > 1.0 - ALPHA_SWITCH)
-    switch = separable & (evidence > SWITCH_NATS) & clear
+    # a pixel of a third surface between the two (a thin strip of a middle layer) is not either side's
+    on_a_side = torch.minimum((own - across_hi).abs(), (own - across_lo).abs()) <= same
+    switch = separable & on_a_side & (evidence > SWITCH_NATS) & clear
     out = d.clone()
     out[ys, xs] = torch.where(switch, torch.where(is_near, across_lo, across_hi), own)
     return out
