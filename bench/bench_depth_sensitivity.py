@@ -104,7 +104,7 @@ def synthetic_shot(frames: int, height: int, width: int, strength_px: float, bus
     ``busy``: ``reference.random_scene`` instead (saturated pixel-scale random texture on every
     layer: colour cannot tell one side of an edge from the other).
     """
-    wide = width + 4 * frames
+    wide = width + 4 * max(frames, 16)  # the same scene for any frame count up to 16
     scene = (reference.random_scene(height, wide, seed=3, strength_px=strength_px) if busy
              else layered_scene(height, wide, 3, strength_px))
     rgb, disparity, truth = [], [], []

@@ -67,6 +67,8 @@ MIN_SHARE = 0.02
 SWITCH_NATS = 2.0
 #: a pixel changes side only when its alpha towards the other side's colour is beyond this
 ALPHA_SWITCH = 0.35
+#: how many times the evidence a pixel needs to move back (near -> far) than forward
+PUSH_BACK = 3.0
 #: guided filter: half-size of its window and its regulariser (in guide units squared)
 GUIDED_RADIUS_PX = 3
 GUIDED_EPS = 0.03 ** 2
@@ -122,7 +124,8 @@ def _snap_to_plate(d: "torch.Tensor", guide: "torch.Tensor", band: "torch.Tensor
     radius = max(1, round(window_px / 2))
     small = F.avg_pool2d(torch.cat([d[None], guide, (~band).to(d.dtype)[None]])[None], 2, ceil_mode=True)[0]
     half_d, half_guide, known = small[0], small[1:4], small[4]
-    near = (half_d > 0.5 * (max_filter(half_d, radius) - max_filter(-half_d, radius))).to(d.dtype) * known
+    half_hi, half_lo = max_filter(half_d, radius), -max_filter(-half_d, radius)
+    near = (half_d > 0.5 * (half_hi + half_lo)).to(d.dtype) * known
     power = (half_guide * half_guide).sum(dim=0)
     sums = box_sum(torch.stack([known, *(known * half_guide), known * power,
                                 near, *(near * half_guide), near * power]), radius) / (2 * radius + 1) ** 2
@@ -145,11 +148,18 @@ def _snap_to_plate(d: "torch.Tensor", guide: "torch.Tensor", band: "torch.Tensor
     own = d[ys, xs]
     is_near = own > 0.5 * (across_hi + across_lo)
     alpha = ((colour - mean_far) * gap).sum(dim=0) / (gap * gap).sum(dim=0).clamp(min=1e-12)
-    evidence = torch.where(is_near, ll_far - ll_near, ll_near - ll_far)
-    clear = torch.where(is_near, alpha < ALPHA_SWITCH, alpha > 1.0 - ALPHA_SWITCH)
+    # pushing a pixel back (near -> far) needs more evidence than pulling one forward: a subject's
+    # pixel sent behind spreads its colour into the blur, a background pixel kept in front only
+    # stays as sharp as its neighbour
+    evidence = torch.where(is_near, (ll_far - ll_near) / PUSH_BACK, ll_near - ll_far)
+    clear = torch.where(is_near, alpha < ALPHA_SWITCH / PUSH_BACK, alpha > 1.0 - ALPHA_SWITCH)
     # a pixel of a third surface between the two (a thin strip of a middle layer) is not either side's
     on_a_side = torch.minimum((own - across_hi).abs(), (own - across_lo).abs()) <= same
-    switch = separable & on_a_side & (evidence > SWITCH_NATS) & clear
+    # the models describe the window's two extreme surfaces: they are the edge's own only where
+    # the window holds no third one (at a junction of three layers a switch may jump past a thin one)
+    hy, hx = (ys // 2).clamp(max=half_d.shape[0] - 1), (xs // 2).clamp(max=half_d.shape[1] - 1)
+    two_surfaces = ((half_hi[hy, hx] - across_hi).abs() <= same) & ((half_lo[hy, hx] - across_lo).abs() <= same)
+    switch = separable & on_a_side & two_surfaces & (evidence > SWITCH_NATS) & clear
     out = d.clone()
     out[ys, xs] = torch.where(switch, torch.where(is_near, across_lo, across_hi), own)
     return out
