@@ -140,6 +140,7 @@ class _Links:
 
         cv2 = require_cv2()
         self.size = size
+        self._grid: "list[np.ndarray] | None" = None
         small = [resize_to_width(np.ascontiguousarray(g), FLOW_WIDTH_PX)[0] for g in gray]
         self.gray = [cv2.resize(g, (size[1], size[0]), interpolation=cv2.INTER_AREA) if g.shape != size else g
                      for g in gray]
@@ -151,11 +152,12 @@ class _Links:
             self.links[(t, t - 1)] = (back, consistency_mask(back, ahead))
             self.links[(t - 1, t)] = (ahead, consistency_mask(ahead, back))
 
-    def _full(self, t: int, u: int) -> tuple["np.ndarray", "np.ndarray"]:
-        """Flow (depth size, depth pixels) from frame t to u and where it can be trusted."""
+    def _maps(self, t: int, u: int) -> tuple["np.ndarray", "np.ndarray", "np.ndarray"]:
+        """Where each pixel of frame t is in frame u (x and y sampling maps at the depth's size), and
+        where that can be trusted."""
         import numpy as np
 
-        from focuspull.flow import require_cv2, warp
+        from focuspull.flow import require_cv2
 
         cv2 = require_cv2()
         small, ok = self.links[(t, u)]
@@ -164,16 +166,24 @@ class _Links:
             scale = np.array([width / small.shape[1], height / small.shape[0]], np.float32)
             small = cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR) * scale
             ok = cv2.resize(ok.astype(np.uint8), (width, height), interpolation=cv2.INTER_NEAREST) > 0
-        matched = warp(self.gray[u], small).astype(np.float32)
+        if self._grid is None:  # one pixel grid for every link (a new one per warp costs as much as the warp)
+            self._grid = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
+        map_x, map_y = self._grid[0] + small[..., 0], self._grid[1] + small[..., 1]
+        matched = self._remap(self.gray[u], map_x, map_y).astype(np.float32)
         ok = ok & (np.abs(matched - self.gray[t].astype(np.float32)) <= _PHOTOMETRIC_TOLERANCE)
-        return small, ok
+        return map_x, map_y, ok
+
+    @staticmethod
+    def _remap(values: "np.ndarray", map_x: "np.ndarray", map_y: "np.ndarray") -> "np.ndarray":
+        from focuspull.flow import require_cv2
+
+        cv2 = require_cv2()
+        return cv2.remap(values, map_x, map_y, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
     def onto(self, values: "np.ndarray", t: int, u: int) -> tuple["np.ndarray", "np.ndarray"]:
         """Frame u's ``values`` moved onto frame t's pixels, and where that is trusted."""
-        from focuspull.flow import warp
-
-        flow, ok = self._full(t, u)
-        return warp(values, flow), ok
+        map_x, map_y, ok = self._maps(t, u)
+        return self._remap(values, map_x, map_y), ok
 
     def fit(self, current: "np.ndarray", previous: "np.ndarray", t: int, pivot: float) -> tuple[float, float]:
         """(a, b) with previous (warped onto t) - pivot ~ a (current - pivot) + b; (1, 0) when unsure.
