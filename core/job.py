@@ -17,7 +17,7 @@ from typing import Any, Literal
 from focuspull.aperture import ApertureSpec
 from focuspull.curves import Curve
 from focuspull.depth import DEPTH_KIND_ALIASES, DEPTH_KIND_NAMES, DEPTH_KINDS, METRIC_KINDS  # noqa: F401  (re-exported)
-from focuspull.depth_conditioning.steps import EDGE_RADIUS_PX
+from focuspull.depth_conditioning.steps import EDGE_RADIUS_PX, ESTIMATE_STABILIZE
 from focuspull.errors import JobError
 from focuspull.settings import CURVE_SCHEMA, from_mapping, json_schema, to_mapping
 
@@ -81,14 +81,19 @@ class DepthSpec:
         metadata={"doc": "source 'estimate': a Depth Anything V2 folder (transformers format) or a model name from "
                   "'focuspull models' (default depth-anything-v2-small). Never downloaded at render time."},
     )
-    stabilize: float | None = field(
-        default=None,
-        metadata={"doc": "Temporal stabilisation along optical flow, for any source: the weight of the "
-                  "motion-compensated neighbouring frames (0 = off, 0.5 = a pixel's noise variance falls to a fifth); "
-                  "the shot's per-frame scale wobble is removed, keeping its mean scale. Reads the whole shot and "
-                  "needs OpenCV (the depth extra); supplied depth is written conditioned next to the output. "
-                  "Default (null): 0.5 for source 'estimate', 0 (off) for supplied depth.",
-                  "minimum": 0.0, "maximum": 0.95},
+    stabilize: Literal["auto", "on", "off"] | float | None = field(
+        default="auto",
+        metadata={"doc": "Temporal stabilisation along optical flow, for any source: the shot's per-frame scale "
+                  "wobble is removed (keeping its mean scale) and each pixel is averaged with its "
+                  "motion-compensated neighbours (stabilize_weight). Reads the whole shot and needs OpenCV (the "
+                  "depth extra); supplied depth is written conditioned next to the output. auto: on for estimated "
+                  "depth, off for supplied depth. A number (jobs before the switch) is the weight, 0 = off."},
+    )
+    stabilize_weight: float = field(
+        default=ESTIMATE_STABILIZE,
+        metadata={"doc": "Temporal stabilisation: the weight of the neighbouring frames (0.5: a pixel's noise "
+                  "variance falls to a fifth; more: steadier, slower to follow real change).",
+                  "exclusive_minimum": 0.0, "maximum": 0.95},
     )
     remove_outliers: Literal["auto", "on", "off"] = field(
         default="auto",
@@ -136,6 +141,18 @@ class DepthSpec:
         low, high = self.percentiles
         if not 0.0 <= low < high <= 100.0:
             raise JobError(f"depth.percentiles: {list(self.percentiles)} must be two numbers 0 <= low < high <= 100")
+        stabilize = self.stabilize
+        if stabilize is None:  # jobs before the switch: null = the source's default
+            stabilize = "auto"
+        elif not isinstance(stabilize, str):  # ... and a number = the weight, 0 = off
+            if isinstance(stabilize, bool) or not 0.0 <= float(stabilize) <= 0.95:
+                raise JobError(f"depth.stabilize: {stabilize!r} must be auto, on, off or a weight 0..0.95")
+            if float(stabilize) > 0.0:
+                object.__setattr__(self, "stabilize_weight", float(stabilize))
+            stabilize = "on" if float(stabilize) > 0.0 else "off"
+        object.__setattr__(self, "stabilize", stabilize)
+        if not 0.0 < self.stabilize_weight <= 0.95:
+            raise JobError(f"depth.stabilize_weight: {self.stabilize_weight} must be in (0, 0.95]")
 
     @property
     def is_metric(self) -> bool:

@@ -187,8 +187,24 @@ def test_auto_turns_outliers_on_for_disparity_maps_everything_on_for_estimates_a
     estimated = ConditioningSteps.for_depth(DepthSpec(source="estimate"))
     assert (estimated.remove_outliers, estimated.refine_edges, estimated.stabilize) == (True, True, 0.5)
     forced = ConditioningSteps.for_depth(DepthSpec(kind="depth", remove_outliers="on", refine_edges="off",
-                                                   stabilize=0.3))
+                                                   stabilize="on", stabilize_weight=0.3))
     assert (forced.remove_outliers, forced.refine_edges, forced.stabilize) == (True, False, 0.3)
+    # estimated depth can be left unstabilised, and jobs from before the switch keep their meaning
+    assert ConditioningSteps.for_depth(DepthSpec(source="estimate", stabilize="off")).stabilize == 0.0
+    assert ConditioningSteps.for_depth(DepthSpec(source="estimate", stabilize=0.0)).stabilize == 0.0
+    assert ConditioningSteps.for_depth(DepthSpec(kind="disparity", stabilize=0.7)).stabilize == 0.7
+    assert ConditioningSteps.for_depth(DepthSpec(source="estimate", stabilize=None)).stabilize == 0.5
+    old = DepthSpec(kind="disparity", stabilize=0.7)
+    assert (old.stabilize, old.stabilize_weight) == ("on", 0.7)
+
+
+def test_stabilize_rejects_what_is_not_a_switch_or_a_weight():
+    from focuspull.errors import JobError
+
+    for bad in ({"stabilize": 1.5}, {"stabilize": -0.1}, {"stabilize": "on", "stabilize_weight": 0.0},
+                {"stabilize": "on", "stabilize_weight": 0.99}):
+        with pytest.raises(JobError, match="stabilize"):
+            DepthSpec(kind="disparity", **bad)
 
 
 # -- through the CLI --------------------------------------------------------------------------------------
@@ -269,5 +285,7 @@ def test_job_schema_lists_the_conditioning_fields():
     assert depth["refine_edges"]["enum"] == ["auto", "on", "off"]
     assert depth["remove_outliers"]["default"] == "auto"
     assert depth["edge_radius_px"]["default"] == 9
-    assert depth["stabilize"]["default"] is None
+    assert depth["stabilize"]["default"] == "auto"
+    assert {"enum": ["auto", "on", "off"]} in depth["stabilize"]["anyOf"]  # a host shows it as a menu
+    assert depth["stabilize_weight"]["default"] == 0.5
     json.dumps(schema())

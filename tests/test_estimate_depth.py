@@ -220,10 +220,11 @@ def test_estimated_depth_is_written_next_to_the_output_and_reused(plate, tmp_pat
     assert "reusing" in caplog.text
     assert [os.stat(p).st_mtime_ns for p in depth_files] == stamps
 
-    # The written depth can be used as a depth sequence as it is.
+    # The written depth can be used as a depth sequence as it is (edge refinement asked for: for a
+    # supplied map it is off unless switched on, for estimated depth on).
     again = tmp_path / "again" / "r.####.exr"
     assert main(["render", str(plate), "-o", str(again), "--depth", str(tmp_path / "out" / "refocus_depth.####.exr"),
-                 "--depth-kind", "normalized_disparity", "--focus", "0.5", "--strength", "4",
+                 "--depth-kind", "normalized_disparity", "--depth-edges", "on", "--focus", "0.5", "--strength", "4",
                  "--progress", "none"]) == 0
     _, a = read(tmp_path / "out" / "refocus.1002.exr")
     _, b = read(tmp_path / "again" / "r.1002.exr")

@@ -84,9 +84,12 @@ def _register_modes(p: argparse.ArgumentParser) -> None:
                         "implies --estimate-depth; never downloaded at render time")
     g.add_argument("--depth-out", metavar="PATTERN", help="where to write the estimated depth")
     g = p.add_argument_group("depth conditioning (any depth source; see docs/depth.md)")
-    g.add_argument("--depth-stabilize", metavar="W", type=float,
-                   help="temporal stabilisation along optical flow, weight 0..0.95, keeping the shot's scale "
-                        "(default 0.5 for estimated depth, 0 = off for supplied depth; needs focuspull[depth])")
+    g.add_argument("--depth-stabilize", metavar="auto|on|off|W", type=_stabilize_arg,
+                   help="temporal stabilisation along optical flow, keeping the shot's scale (default auto: on for "
+                        "estimated depth, off for supplied depth; a number W turns it on with weight W, 0 = off; "
+                        "needs focuspull[depth])")
+    g.add_argument("--depth-stabilize-weight", metavar="W", type=float,
+                   help="weight of the neighbouring frames in the stabilisation, 0..0.95 (default 0.5)")
     g.add_argument("--depth-outliers", choices=("auto", "on", "off"),
                    help="remove isolated outlier pixels (default auto: on for disparity maps and estimated depth, "
                         "off for metric depth)")
@@ -134,7 +137,8 @@ def _mode_args(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]
         depth.update(source="estimate", model=args.depth_model, pattern=args.depth_out)
     elif args.depth_out:
         raise JobError("--depth-out: only used with --estimate-depth")
-    for key, value in (("stabilize", args.depth_stabilize), ("remove_outliers", args.depth_outliers),
+    for key, value in (("stabilize", args.depth_stabilize), ("stabilize_weight", args.depth_stabilize_weight),
+                       ("remove_outliers", args.depth_outliers),
                        ("refine_edges", args.depth_edges), ("edge_radius_px", args.depth_edge_radius)):
         if value is not None:
             depth[key] = value
@@ -203,6 +207,16 @@ def _mode_args(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]
     if args.scene_unit:
         strength["scene_unit_mm"] = _scene_unit(args.scene_unit)
     return depth, focus, strength
+
+
+def _stabilize_arg(text: str) -> "str | float":
+    """--depth-stabilize: auto, on, off, or a weight (0 = off), as the job field takes it."""
+    if text in ("auto", "on", "off"):
+        return text
+    try:
+        return float(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"{text!r} is not auto, on, off or a weight 0..0.95") from err
 
 
 def _scene_unit(text: str) -> float:

@@ -16,11 +16,11 @@ never where it can make good depth worse:
   88.5 % after), so it is asked for (``refine_edges: on``) when the render
   shows a halo. Temporal stabilisation stays off too (it reads the whole
   shot and needs optical flow, and a video depth estimator's output is
-  usually steady already): ask for it with ``depth.stabilize``;
+  usually steady already): ask for it with ``depth.stabilize: on``;
 * **estimated depth** (``source: estimate``) gets all three: the model works
   at 518 px on the short side, so its edges are soft and off by pixels of a
-  1080p plate, and it wobbles; stabilisation (weight 0.5) runs inside the
-  estimation, on the model's output.
+  1080p plate, and it wobbles; stabilisation (``stabilize_weight``, 0.5)
+  runs inside the estimation, on the model's output.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import numpy as np
 
-#: stabilisation weight of estimated depth when ``depth.stabilize`` is not given
+#: default weight of the temporal stabilisation (``depth.stabilize_weight``)
 ESTIMATE_STABILIZE = 0.5
 #: radius of the edge refinement when ``depth.edge_radius_px`` is not given
 EDGE_RADIUS_PX = 9
@@ -55,11 +55,9 @@ class ConditioningSteps:
         def switch(value: str, auto: bool) -> bool:
             return auto if value == "auto" else value == "on"
 
-        stabilize = depth.stabilize
-        if stabilize is None:
-            stabilize = ESTIMATE_STABILIZE if estimated else 0.0
+        stabilize = depth.stabilize_weight if switch(depth.stabilize, estimated) else 0.0
         return cls(switch(depth.remove_outliers, estimated or not depth.is_metric),
-                   switch(depth.refine_edges, estimated), depth.edge_radius_px, float(stabilize))
+                   switch(depth.refine_edges, estimated), depth.edge_radius_px, stabilize)
 
     @property
     def spatial(self) -> bool:
