@@ -151,6 +151,8 @@ class DepthSpec:
                 object.__setattr__(self, "stabilize_weight", float(stabilize))
             stabilize = "on" if float(stabilize) > 0.0 else "off"
         object.__setattr__(self, "stabilize", stabilize)
+        if not 3 <= self.edge_radius_px <= 32:
+            raise JobError(f"depth.edge_radius_px: {self.edge_radius_px} must be 3..32")
         if not 0.0 < self.stabilize_weight <= 0.95:
             raise JobError(f"depth.stabilize_weight: {self.stabilize_weight} must be in (0, 0.95]")
 

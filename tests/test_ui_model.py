@@ -179,3 +179,21 @@ def test_depth_conditioning_switches_are_undoable_edits_and_frames_keep_raw_and_
     assert model.job.depth.remove_outliers == "auto" and model.frame_data().disparity[y, x] < 1.0
     with pytest.raises(ValueError):
         model.set_depth_step("refine_edges", "maybe")
+
+
+def test_stabilise_switch_and_edge_radius_are_undoable_job_edits(tmp_path, write_exr):
+    pattern, depth, _ = outlier_plate(tmp_path, write_exr)
+    model = m.WorkspaceModel()
+    assert model.open_pattern(pattern, depth=depth, depth_kind="disparity", output=str(tmp_path / "out" / "r.#.exr"))
+    assert model.job.depth.stabilize == "auto" and model.shot.conditioning.stabilize == 0.0  # supplied: off
+    assert model.set_depth_step("stabilize", "on")
+    assert model.job.depth.stabilize == "on" and model.undo_stack.undo_text == "Depth stabilize on"
+    assert model.shot.conditioning.stabilize == 0.5  # what the render will run
+    assert model.set_depth_edge_radius(12) and model.set_depth_edge_radius(14)
+    assert model.job.depth.edge_radius_px == 14 and model.undo_stack.undo_text.startswith("Depth edge radius")
+    model.undo()  # the two radius steps were one edit
+    assert model.job.depth.edge_radius_px == 9 and model.job.depth.stabilize == "on"
+    model.undo()
+    assert model.job.depth.stabilize == "auto"
+    assert not model.set_depth_edge_radius(1)  # outside the schema's 3..32: refused, nothing recorded
+    assert model.job.depth.edge_radius_px == 9 and model.undo_stack.undo_text == ""

@@ -724,8 +724,18 @@ def test_depth_conditioning_switch_and_raw_vs_conditioned_depth_overlays(qtbot, 
     combo.setCurrentIndex(combo.findData("off"))
     combo.activated.emit(combo.currentIndex())
     assert ws.model.job.depth.refine_edges == "off"
+    stabilise = ws.timeline.depth_step_combos["stabilize"]
+    stabilise.setCurrentIndex(stabilise.findData("on"))
+    stabilise.activated.emit(stabilise.currentIndex())
+    ws.timeline.edge_radius_spin.setValue(13)
+    assert (ws.model.job.depth.stabilize, ws.model.job.depth.edge_radius_px) == ("on", 13)
     saved = ws.model.save_job(str(tmp_path / "shot.json"))
-    assert json.loads(Path(saved).read_text())["depth"]["refine_edges"] == "off"
+    written = json.loads(Path(saved).read_text())["depth"]
+    assert (written["refine_edges"], written["stabilize"], written["edge_radius_px"]) == ("off", "on", 13)
+    ws.model.undo()  # the radius comes back in the spin box
+    assert ws.timeline.edge_radius_spin.value() == 9
+    ws.model.undo()  # and stabilisation (which the workspace's frames would include) to auto
+    assert stabilise.currentData() == "auto"
 
     x, y = OUTLIER
     ws.model.set_overlay("depth")

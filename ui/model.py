@@ -53,7 +53,7 @@ SOURCES = ("plate", "preview", "render")
 CURVES = ("focus", "strength")
 PREVIEW_SCALES = (1, 2, 4)
 #: the depth-conditioning switches the workspace shows (job fields of ``depth``) and their values
-DEPTH_STEPS = ("remove_outliers", "refine_edges")
+DEPTH_STEPS = ("remove_outliers", "refine_edges", "stabilize")
 SWITCHES = ("auto", "on", "off")
 
 #: how long a click to focus shows the in-focus matte, in seconds
@@ -424,7 +424,8 @@ class WorkspaceModel:
         return True
 
     def set_depth_step(self, step: str, value: str) -> bool:
-        """Switch a depth-conditioning step (``remove_outliers``/``refine_edges``: auto, on, off), undoably."""
+        """Switch a depth-conditioning step (``remove_outliers``/``refine_edges``/``stabilize``: auto, on, off),
+        undoably. Stabilisation reads the whole shot (once, written next to the output, as a render does)."""
         job = self.job
         _check(step, DEPTH_STEPS, "depth conditioning step")
         if job is None or value == getattr(job.depth, step):
@@ -432,6 +433,19 @@ class WorkspaceModel:
         try:
             self.edit_job(job.replace(depth=dataclasses.replace(job.depth, **{step: _check(value, SWITCHES, step)})),
                           f"Depth {step.replace('_', ' ')} {value}")
+        except FocusPullError as err:
+            self._emit(JOB)
+            return self.error(str(err))
+        return True
+
+    def set_depth_edge_radius(self, radius_px: int) -> bool:
+        """Set the edge refinement's radius (``depth.edge_radius_px``), undoably; repeated steps merge."""
+        job = self.job
+        if job is None or radius_px == job.depth.edge_radius_px:
+            return True
+        try:
+            self.edit_job(job.replace(depth=dataclasses.replace(job.depth, edge_radius_px=int(radius_px))),
+                          f"Depth edge radius {int(radius_px)} px", merge_key="depth.edge_radius_px")
         except FocusPullError as err:
             self._emit(JOB)
             return self.error(str(err))

@@ -15,7 +15,13 @@ from focuspull.ui.binding import set_combo, set_quietly
 from focuspull.ui.timeline import CurveTimeline
 
 DEFAULT_FPS = 24.0
-DEPTH_STEP_LABELS = {"remove_outliers": "Outliers", "refine_edges": "Edges"}
+DEPTH_STEP_LABELS = {"remove_outliers": "Outliers", "refine_edges": "Edges", "stabilize": "Stabilise"}
+DEPTH_STEP_TIPS = {
+    "remove_outliers": "auto: on for disparity maps and estimated depth, off for metric depth",
+    "refine_edges": "auto: on for estimated depth, off for supplied depth and metric depth",
+    "stabilize": "auto: on for estimated depth, off for supplied depth. Reads the whole shot once and writes "
+                 "it next to the output, as the render does",
+}
 DEPTH_KIND_LABELS = {"depth": "distance z", "inverse_depth": "1/z (far = 0)", "disparity": "disparity",
                      "normalized_disparity": "disparity 0..1"}
 
@@ -48,16 +54,26 @@ class TimelinePanel(QtWidgets.QWidget):
         for kind in m.DEPTH_KINDS:
             self.depth_kind_combo.addItem(DEPTH_KIND_LABELS[kind], kind)
         row.addWidget(self.depth_kind_combo)
-        #: depth conditioning switches (job depth.remove_outliers / depth.refine_edges)
+        #: depth conditioning switches (job depth.remove_outliers / refine_edges / stabilize)
         self.depth_step_combos: dict[str, QtWidgets.QComboBox] = {}
         for step, label in DEPTH_STEP_LABELS.items():
             combo = QtWidgets.QComboBox()
             for value in m.SWITCHES:  # the label in the items, not beside them: the row stays narrow
                 combo.addItem(f"{label} {value}", value)
-            combo.setToolTip(f"Depth conditioning: {label.lower()} (auto: on for disparity maps, off for metric depth)")
+            combo.setToolTip(f"Depth conditioning: {label.lower()} ({DEPTH_STEP_TIPS[step]})")
             combo.activated.connect(lambda i, step=step, combo=combo: model.set_depth_step(step, combo.itemData(i)))
             row.addWidget(combo)
             self.depth_step_combos[step] = combo
+            if step == "refine_edges":
+                #: the edge refinement's radius (job depth.edge_radius_px), beside its switch
+                self.edge_radius_spin = QtWidgets.QSpinBox()
+                self.edge_radius_spin.setRange(3, 32)
+                self.edge_radius_spin.setSuffix(" px")
+                self.edge_radius_spin.setKeyboardTracking(False)  # one edit per value, not per digit
+                self.edge_radius_spin.setToolTip("Edge refinement radius: depth edges up to about half of it off "
+                                                 "the plate's edge move to it")
+                self.edge_radius_spin.valueChanged.connect(model.set_depth_edge_radius)
+                row.addWidget(self.edge_radius_spin)
         layout.addLayout(row)
         self.timeline = CurveTimeline(self)
         self.timeline.setMinimumHeight(130)
@@ -99,7 +115,9 @@ class TimelinePanel(QtWidgets.QWidget):
                 set_combo(self.depth_kind_combo, model.job.depth.kind)
                 for step, combo in self.depth_step_combos.items():
                     set_combo(combo, getattr(model.job.depth, step))
-            for widget in (self.frame_spin, self.depth_kind_combo, *self.depth_step_combos.values()):
+                set_quietly(self.edge_radius_spin, "setValue", model.job.depth.edge_radius_px)
+            for widget in (self.frame_spin, self.depth_kind_combo, self.edge_radius_spin,
+                           *self.depth_step_combos.values()):
                 widget.setEnabled(model.job is not None)
         if aspects & {m.SHOT, m.FRAME}:
             tl.set_current_frame(model.frame)
