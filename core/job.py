@@ -93,7 +93,7 @@ class DepthSpec:
         default=ESTIMATE_STABILIZE,
         metadata={"doc": "Temporal stabilisation: the weight of the neighbouring frames (0.5: a pixel's noise "
                   "variance falls to a fifth; more: steadier, slower to follow real change).",
-                  "exclusive_minimum": 0.0, "maximum": 0.95},
+                  "minimum": 0.05, "maximum": 0.95},
     )
     remove_outliers: Literal["auto", "on", "off"] = field(
         default="auto",
@@ -145,16 +145,16 @@ class DepthSpec:
         if stabilize is None:  # jobs before the switch: null = the source's default
             stabilize = "auto"
         elif not isinstance(stabilize, str):  # ... and a number = the weight, 0 = off
-            if isinstance(stabilize, bool) or not 0.0 <= float(stabilize) <= 0.95:
-                raise JobError(f"depth.stabilize: {stabilize!r} must be auto, on, off or a weight 0..0.95")
+            if isinstance(stabilize, bool) or not (float(stabilize) == 0.0 or 0.05 <= float(stabilize) <= 0.95):
+                raise JobError(f"depth.stabilize: {stabilize!r} must be auto, on, off, 0 (off) or a weight 0.05..0.95")
             if float(stabilize) > 0.0:
                 object.__setattr__(self, "stabilize_weight", float(stabilize))
             stabilize = "on" if float(stabilize) > 0.0 else "off"
         object.__setattr__(self, "stabilize", stabilize)
         if not 3 <= self.edge_radius_px <= 32:
             raise JobError(f"depth.edge_radius_px: {self.edge_radius_px} must be 3..32")
-        if not 0.0 < self.stabilize_weight <= 0.95:
-            raise JobError(f"depth.stabilize_weight: {self.stabilize_weight} must be in (0, 0.95]")
+        if not 0.05 <= self.stabilize_weight <= 0.95:
+            raise JobError(f"depth.stabilize_weight: {self.stabilize_weight} must be 0.05..0.95")
 
     @property
     def is_metric(self) -> bool:

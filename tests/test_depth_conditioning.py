@@ -201,7 +201,7 @@ def test_auto_turns_outliers_on_for_disparity_maps_everything_on_for_estimates_a
 def test_stabilize_rejects_what_is_not_a_switch_or_a_weight():
     from focuspull.errors import JobError
 
-    for bad in ({"stabilize": 1.5}, {"stabilize": -0.1}, {"stabilize": "on", "stabilize_weight": 0.0},
+    for bad in ({"stabilize": 1.5}, {"stabilize": -0.1}, {"stabilize": 0.01}, {"stabilize": "on", "stabilize_weight": 0.0},
                 {"stabilize": "on", "stabilize_weight": 0.99}):
         with pytest.raises(JobError, match="stabilize"):
             DepthSpec(kind="disparity", **bad)

@@ -200,6 +200,28 @@ def test_depth_input_and_disparity_convention(nk, tmp_path):
                             "pattern": str(tmp_path / "depth" / "disp.####.exr")}
 
 
+def test_depth_conditioning_knobs_can_force_stabilisation_off_and_highlights_auto(nk, tmp_path):
+    """Stabilisation is a menu (auto/on/off) beside its weight: estimated depth, which is stabilised by
+    default, can be left alone; engine options carry highlight_gain "auto"."""
+    from focuspull.depth_conditioning import ConditioningSteps
+    from focuspull.job import Job
+
+    fake, plugin = nk
+    node = make_node(fake, plugin, plate_read(fake, tmp_path), tmp_path)
+    assert node["depth_stabilize"].values() == ["auto", "on", "off"]
+    node["depth_source"].setValue("estimate")
+    node["depth_stabilize"].setValue("off")
+    node["engine_options"].setValue('{"highlight_gain": "auto"}')
+    job = plugin.build_plan(node).job
+    assert job["depth"]["stabilize"] == "off" and job["engine"]["options"] == {"highlight_gain": "auto"}
+    assert ConditioningSteps.for_depth(Job.from_dict(job).depth).stabilize == 0.0
+    node["depth_stabilize"].setValue("on")
+    node["depth_stabilize_weight"].setValue(0.7)
+    job = plugin.build_plan(node).job
+    assert (job["depth"]["stabilize"], job["depth"]["stabilize_weight"]) == ("on", 0.7)
+    assert ConditioningSteps.for_depth(Job.from_dict(job).depth).stabilize == 0.7
+
+
 def test_non_linear_input_goes_through_the_internal_write(nk, tmp_path):
     fake, plugin = nk
     read = plate_read(fake, tmp_path, colorspace="sRGB")

@@ -161,6 +161,24 @@ def test_exr_loader_is_read_in_place_and_controls_sampled_per_frame(env, tmp_pat
     assert Job.from_dict(job).focus.value.evaluate([1, 2, 3]) == [2.0, 3.0, 4.0]
 
 
+def test_stabilisation_can_be_forced_off_and_highlights_set_to_auto(env, tmp_path, lua):
+    """Stabilisation is a menu (auto/on/off) with its weight beside it; engine options carry "auto"."""
+    from focuspull.depth_conditioning import ConditioningSteps
+    from focuspull.job import Job
+
+    comp, loader, macro = shot(tmp_path)
+    macro.SetInput("DepthSource", fh.choices(fh.load_schema(), "depth.source").index("estimate"))
+    macro.SetInput("DepthStabilize", 2)  # off
+    macro.SetInput("EngineOptions", '{"highlight_gain": "auto"}')
+    job = job_of(lua, comp, macro)
+    assert job["depth"]["stabilize"] == "off" and job["engine"]["options"] == {"highlight_gain": "auto"}
+    assert ConditioningSteps.for_depth(Job.from_dict(job).depth).stabilize == 0.0
+    macro.SetInput("DepthStabilize", 1)  # on
+    macro.SetInput("DepthStabilizeWeight", 0.7)
+    job = job_of(lua, comp, macro)
+    assert (job["depth"]["stabilize"], job["depth"]["stabilize_weight"]) == ("on", 0.7)
+
+
 def test_the_plate_starts_at_the_loaders_own_start_frame_with_path_maps(env, tmp_path, lua):
     """A Loader pointed at plate.0002.exr still starts its sequence at 0001 (TOOLIT_Clip_StartFrame);
     Footage: is a path map, expanded with comp:MapPath."""

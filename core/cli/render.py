@@ -89,7 +89,7 @@ def _register_modes(p: argparse.ArgumentParser) -> None:
                         "estimated depth, off for supplied depth; a number W turns it on with weight W, 0 = off; "
                         "needs focuspull[depth])")
     g.add_argument("--depth-stabilize-weight", metavar="W", type=float,
-                   help="weight of the neighbouring frames in the stabilisation, 0..0.95 (default 0.5)")
+                   help="weight of the neighbouring frames in the stabilisation, 0.05..0.95 (default 0.5)")
     g.add_argument("--depth-outliers", choices=("auto", "on", "off"),
                    help="remove isolated outlier pixels (default auto: on for disparity maps and estimated depth, "
                         "off for metric depth)")
