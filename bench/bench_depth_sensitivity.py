@@ -2,7 +2,7 @@
 
     python bench/bench_depth_sensitivity.py [--frames 12] [--synthetic-size 288x512]
         [--breakdance ../shared/data/breakdance] [--breakdance-frames 1030-1041] [--width 1024]
-        [--strength 16] [--json out.json]
+        [--strength 16] [--depths "clean,noise 0.02,..."] [--edge-seeds 1-6] [--json out.json]
 
 A known-good depth (a synthetic layered scene in motion with exact depth; the
 breakdance plate with its disparity, reduced to ``--width``) is degraded the
@@ -98,16 +98,17 @@ def layered_scene(height: int, width: int, seed: int, strength_px: float) -> ref
     return reference.Scene(tuple(layers), 0.55, strength_px)
 
 
-def synthetic_shot(frames: int, height: int, width: int, strength_px: float, busy: bool = False) -> Shot:
+def synthetic_shot(frames: int, height: int, width: int, strength_px: float, busy: bool = False, seed: int = 3,
+                   with_truth: bool = True) -> Shot:
     """A layered scene in motion: each layer pans at its own speed (nearer = faster).
 
     ``busy``: ``reference.random_scene`` instead (saturated pixel-scale random texture on every
     layer: colour cannot tell one side of an edge from the other).
     """
     wide = width + 4 * max(frames, 16)  # the same scene for any frame count up to 16
-    scene = (reference.random_scene(height, wide, seed=3, strength_px=strength_px) if busy
-             else layered_scene(height, wide, 3, strength_px))
-    rgb, disparity, truth = [], [], []
+    scene = (reference.random_scene(height, wide, seed=seed, strength_px=strength_px) if busy
+             else layered_scene(height, wide, seed, strength_px))
+    rgb, disparity, exact = [], [], []
     for t in range(frames):
         layers = [reference.Layer(reference._shift(layer.rgba, 0.0, -(1 + i) * t)[:, :, :width], layer.disparity)
                   for i, layer in enumerate(scene.layers)]
@@ -115,13 +116,14 @@ def synthetic_shot(frames: int, height: int, width: int, strength_px: float, bus
         image, d = reference.engine_inputs(frame)
         rgb.append(image[:3])
         disparity.append(d[0])
-        truth.append(reference.thin_lens(frame)[:3])
+        if with_truth:
+            exact.append(reference.thin_lens(frame)[:3])
 
     def display(x: np.ndarray) -> np.ndarray:
         return np.clip(x, 0, None) ** (1 / 2.2)
 
     return Shot("synthetic, busy" if busy else "synthetic", torch.stack(rgb), torch.stack(disparity),
-                [scene.focus_disparity] * frames, strength_px, display, truth=torch.stack(truth))
+                [scene.focus_disparity] * frames, strength_px, display, truth=torch.stack(exact) if exact else None)
 
 
 def breakdance_shot(folder: str, frames: Sequence[int], width: int, strength_px: float) -> Shot:
@@ -289,6 +291,29 @@ def run(shot: Shot, print_row: Callable[[str], None], degradations: Sequence[str
     return rows
 
 
+def edge_sweep(seeds: Sequence[int], frames: int, height: int, width: int, strength_px: float,
+               print_row: Callable[[str], None]) -> None:
+    """Edge PSNR of eroded and dilated depth, unconditioned and with the spatial steps, on several
+    synthetic scenes (one scene's few edges decide little on their own)."""
+    print_row("| scene seed | eroded 3 px: none | spatial | gain | dilated 3 px: none | spatial | gain |")
+    print_row("|---|---:|---:|---:|---:|---:|---:|")
+    gains: dict[str, list[float]] = {"eroded 3 px": [], "dilated 3 px": []}
+    for seed in seeds:
+        shot = synthetic_shot(frames, height, width, strength_px, seed=seed, with_truth=False)
+        reference_render = render(shot, shot.disparity)
+        edge, _ = masks(shot)
+        cells = []
+        for kind in gains:
+            degraded = degrade(shot.disparity, kind)
+            before = psnr(render(shot, degraded), reference_render, edge)
+            after = psnr(render(shot, condition(shot, degraded, "spatial")), reference_render, edge)
+            gains[kind].append(after - before)
+            cells += [f"{before:.1f}", f"{after:.1f}", f"{after - before:+.1f}"]
+        print_row(f"| {seed} | " + " | ".join(cells) + " |")
+    means = [f"{np.mean(g):+.1f}" for g in gains.values()]
+    print_row(f"| mean gain | | | {means[0]} | | | {means[1]} |\n")
+
+
 def _line(row: dict) -> str:
     truth = "" if row["truth"] is None else f"{row['truth']:.2f}"
     matte = "" if row["matte"] is None else f"{100 * row['matte']:.1f}%"
@@ -309,6 +334,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--strength", type=float, default=16.0, help="K in pixels of the rendered width")
     parser.add_argument("--busy", action="store_true", help="also the busy-texture synthetic scene")
     parser.add_argument("--depths", default=",".join(DEGRADATIONS), help="comma-separated degradations to run")
+    parser.add_argument("--edge-seeds", default="", help="also the eroded/dilated edge PSNR on synthetic scenes of "
+                        "these seeds (e.g. 1-6), 3 frames each")
     parser.add_argument("--json", metavar="PATH")
     args = parser.parse_args(argv)
     depths = [x.strip() for x in args.depths.split(",")]
@@ -332,6 +359,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows += run(breakdance_shot(args.breakdance, frames, args.width, args.strength), out, depths)
     else:
         out(f"breakdance: {args.breakdance} not found, skipped")
+    if args.edge_seeds:
+        edge_sweep(parse_frames(args.edge_seeds), 3, height, width, args.strength, out)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=2)
