@@ -103,14 +103,15 @@ class DepthSpec:
     )
     refine_edges: Literal["auto", "on", "off"] = field(
         default="auto",
-        metadata={"doc": "Snap depth edges to the plate's edges (a colour-weighted median near depth edges) and "
-                  "smooth the rest with a guided filter, the plate as guide. auto: on for estimated depth and "
-                  "disparity maps, off for metric depth."},
+        metadata={"doc": "Move depth edges to the plate's edges (each pixel near a depth edge goes to the side "
+                  "whose colour it has, judged against both sides' colours away from the edge) and smooth the rest "
+                  "with a guided filter, the plate as guide. auto: on for estimated depth, off for supplied depth "
+                  "(its edges may be better than the plate's colours say) and metric depth."},
     )
     edge_radius_px: int = field(
         default=EDGE_RADIUS_PX,
-        metadata={"doc": "Edge refinement: window half-size in pixels; depth edges up to about half of it off the "
-                  "plate's edge snap back.", "minimum": 3, "maximum": 32},
+        metadata={"doc": "Edge refinement: in pixels; depth edges up to about half of it off the plate's edge "
+                  "move to it.", "minimum": 3, "maximum": 32},
     )
     percentiles: tuple[float, float] = field(
         default=(1.0, 99.0),

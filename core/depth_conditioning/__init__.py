@@ -10,16 +10,17 @@ source has been converted:
 * :mod:`.outliers`: single pixels whose disparity matches none of their
   eight neighbours (salt-and-pepper) take their neighbours' median; a
   one-pixel-wide real structure (a pole, a wire) keeps its pixels.
-* :mod:`.edges`: depth edges snap to the plate's edges (a colour-weighted
-  median near depth edges) and the rest is smoothed by a guided filter
+* :mod:`.edges`: depth edges move to the plate's edges (each pixel near a
+  depth edge goes to the side whose colour it has, the sides' colours
+  judged away from the edge) and the rest is smoothed by a guided filter
   with the plate as guide.
 * :mod:`.temporal`: the shot's per-frame scale/offset wobble is removed
   without pinning it to any frame (the shot's mean mapping is kept), then
   each pixel is averaged with its motion-compensated neighbours in time.
 
-:mod:`.steps` resolves which steps run for a depth source (``auto``: on for
-estimated and disparity maps, off for a renderer's metric depth, which is
-exact); :mod:`.shot` runs the temporal step over a whole shot of supplied
+:mod:`.steps` resolves which steps run for a depth source (``auto``: all
+three for estimated depth, outliers only for a supplied disparity map,
+none for a renderer's metric depth, which is exact); :mod:`.shot` runs the temporal step over a whole shot of supplied
 depth and writes the result next to the output.
 
 Importing this package imports neither torch nor numpy.

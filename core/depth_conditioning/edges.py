@@ -24,6 +24,11 @@ refinement works like a trimap-based matting of each depth edge:
    ``SWITCH_NATS`` more likely, and the pixel's colour is mostly the other
    side's (projected on the line between the two means, an alpha beyond
    ``ALPHA_SWITCH`` from its own side: an anti-aliased rim pixel stays).
+   The pixel must be on one of the edge's two surfaces, and the window must
+   hold no third one (at a junction of three layers the models mix them).
+   Pushing a pixel back (near to far) takes ``PUSH_BACK`` times the evidence
+   of pulling one forward: a subject's pixel sent behind glows into the
+   blur, a background pixel kept in front only stays sharp.
    So an edge moves outwards (an eroded subject grows back) and inwards (a
    dilated one loses its band of background) alike; where the plate's
    colours do not tell the sides apart, the edge stays where the depth put it.
@@ -132,7 +137,7 @@ def _snap_to_plate(d: "torch.Tensor", guide: "torch.Tensor", band: "torch.Tensor
     sums = box_sum(torch.stack([known, *(known * half_guide), known * power,
                                 near, *(near * half_guide), near * power]), radius) / (2 * radius + 1) ** 2
     ys, xs = band.nonzero(as_tuple=True)
-    sums = _bilinear_at(sums, ys, xs, d.shape)
+    sums = _bilinear_at(sums, ys, xs)
     colour = guide[:, ys, xs]
     models = []
     for side in (sums[5:], sums[:5] - sums[5:]):
@@ -167,7 +172,7 @@ def _snap_to_plate(d: "torch.Tensor", guide: "torch.Tensor", band: "torch.Tensor
     return out
 
 
-def _bilinear_at(half: "torch.Tensor", ys: "torch.Tensor", xs: "torch.Tensor", size: tuple) -> "torch.Tensor":
+def _bilinear_at(half: "torch.Tensor", ys: "torch.Tensor", xs: "torch.Tensor") -> "torch.Tensor":
     """(C, N) values of the half-resolution (C, h, w) maps at full-resolution pixels (ys, xs)."""
     h, w = half.shape[-2:]
     fy = ((ys.to(half.dtype) + 0.5) / 2 - 0.5).clamp(0, h - 1)
