@@ -17,7 +17,7 @@ from typing import Any, Literal
 from focuspull.aperture import ApertureSpec
 from focuspull.curves import Curve
 from focuspull.depth import DEPTH_KIND_ALIASES, DEPTH_KIND_NAMES, DEPTH_KINDS, METRIC_KINDS  # noqa: F401  (re-exported)
-from focuspull.depth_conditioning.steps import EDGE_RADIUS_PX, ESTIMATE_STABILIZE
+from focuspull.depth_conditioning.steps import EDGE_RADIUS_PX, STABILIZE_WEIGHT
 from focuspull.errors import JobError
 from focuspull.settings import CURVE_SCHEMA, from_mapping, json_schema, to_mapping
 
@@ -90,7 +90,7 @@ class DepthSpec:
                   "depth, off for supplied depth. A number (jobs before the switch) is the weight, 0 = off."},
     )
     stabilize_weight: float = field(
-        default=ESTIMATE_STABILIZE,
+        default=STABILIZE_WEIGHT,
         metadata={"doc": "Temporal stabilisation: the weight of the neighbouring frames (0.5: a pixel's noise "
                   "variance falls to a fifth; more: steadier, slower to follow real change).",
                   "minimum": 0.05, "maximum": 0.95},

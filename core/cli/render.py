@@ -94,9 +94,10 @@ def _register_modes(p: argparse.ArgumentParser) -> None:
                    help="remove isolated outlier pixels (default auto: on for disparity maps and estimated depth, "
                         "off for metric depth)")
     g.add_argument("--depth-edges", choices=("auto", "on", "off"),
-                   help="refine depth edges against the plate and smooth the rest (default auto, as above)")
+                   help="move depth edges to the plate's edges and smooth the rest (default auto: on for estimated "
+                        "depth, off for supplied and metric depth)")
     g.add_argument("--depth-edge-radius", metavar="PX", type=int,
-                   help="edge refinement window half-size (default 9; edges up to about half of it off snap back)")
+                   help="edge refinement radius, 3..32 (default 9; edges up to about half of it off move back)")
     g = p.add_argument_group("focus modes (instead of --focus)")
     g.add_argument("--focus-point", metavar="X,Y", help="focus on the disparity under this display-window pixel")
     g.add_argument("--focus-x", metavar="CURVE", help="keyframed x of the focus point")

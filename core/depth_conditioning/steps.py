@@ -12,9 +12,9 @@ never where it can make good depth worse:
   breakdance disparity's 590 000 at 1024 px). Edge refinement stays off: a
   supplied map's edges may well be better than what the plate's colours
   say (on the breakdance disparity the edge step moves the dancer's edge
-  away from its matte: 91.9 % of the pixels near it agree with the matte,
-  88.5 % after), so it is asked for (``refine_edges: on``) when the render
-  shows a halo. Temporal stabilisation stays off too (it reads the whole
+  away from its matte: 92.2 % of the pixels near it are on the matte's
+  side, 90.0 % after; see docs/depth.md), so it is asked for
+  (``refine_edges: on``) when the render shows a halo. Temporal stabilisation stays off too (it reads the whole
   shot and needs optical flow, and a video depth estimator's output is
   usually steady already): ask for it with ``depth.stabilize: on``;
 * **estimated depth** (``source: estimate``) gets all three: the model works
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     import numpy as np
 
 #: default weight of the temporal stabilisation (``depth.stabilize_weight``)
-ESTIMATE_STABILIZE = 0.5
+STABILIZE_WEIGHT = 0.5
 #: radius of the edge refinement when ``depth.edge_radius_px`` is not given
 EDGE_RADIUS_PX = 9
 
