@@ -54,6 +54,12 @@ class TimelinePanel(QtWidgets.QWidget):
         for kind in m.DEPTH_KINDS:
             self.depth_kind_combo.addItem(DEPTH_KIND_LABELS[kind], kind)
         row.addWidget(self.depth_kind_combo)
+        layout.addLayout(row)
+        # the conditioning steps on a row of their own, right-aligned under "Depth is": one row would
+        # not fit an 800-px window
+        row = QtWidgets.QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(QtWidgets.QLabel("Depth conditioning"))
         #: depth conditioning switches (job depth.remove_outliers / refine_edges / stabilize)
         self.depth_step_combos: dict[str, QtWidgets.QComboBox] = {}
         for step, label in DEPTH_STEP_LABELS.items():
