@@ -77,6 +77,15 @@ def scene_spec(size: str, radius: float | None = None) -> str:
 
 # -- child: one render-only measurement -----------------------------------------
 def _peak_rss_mib() -> float:
+    # Linux: the process's own high-water mark (VmHWM starts afresh at exec; ru_maxrss
+    # keeps the parent's peak from before the fork, which held every case's content)
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return kib / 1024 if sys.platform != "darwin" else kib / 2**20
 
