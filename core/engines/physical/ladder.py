@@ -29,7 +29,3 @@ def ladder_levels(max_abs_radius_px: float, pyramid_radius_px: float, step_px: f
         positive.append(level)
     return [-v for v in reversed(positive[1:])] + positive
 
-
-def slab_factor(lower: float, upper: float, pyramid_radius_px: float) -> int:
-    """Both planes of a slab are blurred at the resolution of its smaller radius."""
-    return pyramid_factor(min(abs(lower), abs(upper)), pyramid_radius_px)
