@@ -118,3 +118,16 @@ def test_lights_past_the_budget_stay_in_their_planes_brightest_first() -> None:
     assert (int(found.y[0]), int(found.x[0])) == (100, 100)  # the brightest disk first
     out = render(rgb, torch.full((1, h, w), 0.1), focus=0.5, strength=K).rgba[0]
     assert float(out.sum()) == pytest.approx(float(rgb.sum()), rel=0.01)
+
+
+def test_ring_maximum_is_the_brightest_pixel_three_away() -> None:
+    g = torch.Generator().manual_seed(2)
+    x = torch.rand(13, 17, generator=g)
+    h, w = x.shape
+    expected = torch.empty_like(x)
+    for y in range(h):
+        for col in range(w):
+            ring = [x[min(max(y + dy, 0), h - 1), min(max(col + dx, 0), w - 1)]
+                    for dy in range(-3, 4) for dx in range(-3, 4) if max(abs(dy), abs(dx)) == 3]
+            expected[y, col] = max(ring)
+    assert torch.equal(sprites._ring_max(x), expected)

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 import torch
+import torch.nn.functional as F
 
 from focuspull.engines.physical.kernels import KernelShape, render_kernel
 
@@ -66,23 +67,20 @@ def _ring_offsets(device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     return dy[on_ring], dx[on_ring]
 
 
-def _shifted(x: torch.Tensor, dim: int, shift: int) -> torch.Tensor:
-    """x moved by ``shift`` along ``dim`` (out[i] = x[i + shift]), the border replicated."""
-    n = x.shape[dim]
-    index = (torch.arange(n, device=x.device) + shift).clamp_(0, n - 1)
-    return x.index_select(dim, index)
-
-
 def _ring_max(luma: torch.Tensor) -> torch.Tensor:
-    """(H, W) brightest pixel on the ring RING_PX away from each pixel."""
-    rows = luma
-    for d in range(1, RING_PX + 1):  # the top and bottom sides: maxima over 2 RING_PX + 1 columns
-        rows = torch.maximum(rows, torch.maximum(_shifted(luma, 1, d), _shifted(luma, 1, -d)))
-    cols = luma
-    for d in range(1, RING_PX):  # the left and right sides, corners excluded
-        cols = torch.maximum(cols, torch.maximum(_shifted(luma, 0, d), _shifted(luma, 0, -d)))
-    sides = [_shifted(rows, 0, RING_PX), _shifted(rows, 0, -RING_PX), _shifted(cols, 1, RING_PX), _shifted(cols, 1, -RING_PX)]
-    return torch.stack(sides).amax(dim=0)
+    """(H, W) brightest pixel on the ring RING_PX away from each pixel (the border replicated)."""
+    height, width = luma.shape
+    n = 2 * RING_PX + 1
+    padded = F.pad(luma[None, None], (RING_PX,) * 4, mode="replicate")[0, 0]
+    # maxima over the ring's top and bottom sides (n columns) and its left and right sides (corners excluded)
+    across = padded[:, :width]
+    for k in range(1, n):
+        across = torch.maximum(across, padded[:, k : k + width])
+    down = padded[1 : 1 + height]
+    for k in range(2, n - 1):
+        down = torch.maximum(down, padded[k : k + height])
+    ring = torch.maximum(across[:height], across[n - 1 : n - 1 + height])
+    return torch.maximum(ring, torch.maximum(down[:, :width], down[:, n - 1 : n - 1 + width]))
 
 
 def find(colour: torch.Tensor, abs_radius: torch.Tensor, slab: torch.Tensor, share: torch.Tensor) -> Sprites | None:
