@@ -412,40 +412,26 @@ class WorkspaceModel:
         return True
 
     def set_depth_kind(self, kind: str) -> bool:
-        job = self.job
-        if job is None or kind == job.depth.kind:
-            return True
-        try:
-            self.edit_job(job.replace(depth=dataclasses.replace(job.depth, kind=_check(kind, DEPTH_KINDS, "depth kind"))),
-                          f"Depth is {kind}")
-        except FocusPullError as err:
-            self._emit(JOB)
-            return self.error(str(err))
-        return True
+        return self._edit_depth(f"Depth is {kind}", kind=_check(kind, DEPTH_KINDS, "depth kind"))
 
     def set_depth_step(self, step: str, value: str) -> bool:
         """Switch a depth-conditioning step (``remove_outliers``/``refine_edges``/``stabilize``: auto, on, off),
         undoably. Stabilisation reads the whole shot (once, written next to the output, as a render does)."""
-        job = self.job
         _check(step, DEPTH_STEPS, "depth conditioning step")
-        if job is None or value == getattr(job.depth, step):
-            return True
-        try:
-            self.edit_job(job.replace(depth=dataclasses.replace(job.depth, **{step: _check(value, SWITCHES, step)})),
-                          f"Depth {step.replace('_', ' ')} {value}")
-        except FocusPullError as err:
-            self._emit(JOB)
-            return self.error(str(err))
-        return True
+        return self._edit_depth(f"Depth {step.replace('_', ' ')} {value}", **{step: _check(value, SWITCHES, step)})
 
     def set_depth_edge_radius(self, radius_px: int) -> bool:
         """Set the edge refinement's radius (``depth.edge_radius_px``), undoably; repeated steps merge."""
+        radius_px = int(radius_px)
+        return self._edit_depth(f"Depth edge radius {radius_px} px", "depth.edge_radius_px", edge_radius_px=radius_px)
+
+    def _edit_depth(self, text: str, merge_key: str | None = None, **changes: Any) -> bool:
+        """An undoable edit of ``job.depth``; a refused one shows its error and puts the panels back."""
         job = self.job
-        if job is None or radius_px == job.depth.edge_radius_px:
+        if job is None or all(getattr(job.depth, name) == value for name, value in changes.items()):
             return True
         try:
-            self.edit_job(job.replace(depth=dataclasses.replace(job.depth, edge_radius_px=int(radius_px))),
-                          f"Depth edge radius {int(radius_px)} px", merge_key="depth.edge_radius_px")
+            self.edit_job(job.replace(depth=dataclasses.replace(job.depth, **changes)), text, merge_key)
         except FocusPullError as err:
             self._emit(JOB)
             return self.error(str(err))
