@@ -606,17 +606,25 @@ def cg_plate(tmp_path_factory) -> tuple[str, tuple[int, int, int, int]]:
     return str(folder / "cg.####.exr"), (x, y, w, h)
 
 
-def test_display_window_is_framed_with_the_data_window_inside(qtbot, cg_plate, tmp_path):
+def _open_in_window(qtbot, pattern: str, tmp_path):
+    """A 900x640 workspace window showing the plate ``pattern`` (the caller keeps it alive)."""
     from focuspull.ui import FocusPullWindow
-    from focuspull.ui.viewer import DISPLAY_FILL
 
-    pattern, (x, y, w, h) = cg_plate
     win = FocusPullWindow()
     qtbot.addWidget(win)
     win.resize(900, 640)
     win.show()
     ws = win.workspace
     assert ws.model.open_pattern(pattern, output=str(tmp_path / "o" / "r.####.exr")), ws.status.text()
+    return win
+
+
+def test_display_window_is_framed_with_the_data_window_inside(qtbot, cg_plate, tmp_path):
+    from focuspull.ui.viewer import DISPLAY_FILL
+
+    pattern, (x, y, w, h) = cg_plate
+    win = _open_in_window(qtbot, pattern, tmp_path)
+    ws = win.workspace
     settle(qtbot, ws)
     view = ws.viewer.view
     assert ws.pipeline.last.windows.display == (-x, -y, 96, 64)  # the format, in data-window pixels
@@ -673,15 +681,9 @@ def test_ab_wipe_shows_the_plate_left_and_the_render_right(window, qtbot):
 
 
 def test_a_render_whose_data_window_grew_is_shown_over_the_plates(qtbot, cg_plate, tmp_path):
-    from focuspull.ui import FocusPullWindow
-
     pattern, (x, y, w, h) = cg_plate
-    win = FocusPullWindow()
-    qtbot.addWidget(win)
-    win.resize(900, 640)
-    win.show()
+    win = _open_in_window(qtbot, pattern, tmp_path)
     ws = win.workspace
-    assert ws.model.open_pattern(pattern, output=str(tmp_path / "o" / "r.####.exr"))
     ws.model.set_key("focus", FIRST, 10.0)  # the element (z = 3) is out of focus: its edges spread
     ws.model.set_key("strength", FIRST, 20.0)  # by 20 * (1/3 - 1/10) = 4.7 px
     ws.render_bar.frames_edit.setText(str(FIRST))
