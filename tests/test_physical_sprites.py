@@ -13,9 +13,7 @@ K = 100.0  # px per disparity unit: disparity 0.2 against focus 0.5 is a 30 px d
 
 def _find(rgb: torch.Tensor, radius_px: float) -> sprites.Sprites | None:
     h, w = rgb.shape[-2:]
-    abs_radius = torch.full((h, w), radius_px)
-    slab = torch.zeros(h, w, dtype=torch.long)
-    return sprites.find(rgb, abs_radius, slab, torch.zeros(h, w))
+    return sprites.find(rgb, torch.full((h, w), radius_px), torch.zeros(h, w))
 
 
 def test_a_lone_light_is_one_sprite_with_all_its_light() -> None:
@@ -110,7 +108,7 @@ def test_lights_past_the_budget_stay_in_their_planes_brightest_first() -> None:
     rgb[:, ys, xs] = 10.0
     rgb[:, 100, 100] = 400.0
     h, w = rgb.shape[-2:]
-    found = sprites.find(rgb, torch.full((h, w), 40.0), torch.zeros(h, w, dtype=torch.long), torch.zeros(h, w))
+    found = sprites.find(rgb, torch.full((h, w), 40.0), torch.zeros(h, w))
     assert found is not None
     taps = float(((2 * torch.floor(found.radius_px + 0.5) + 1) ** 2).sum())
     assert taps <= sprites.BUDGET_PX * h * w

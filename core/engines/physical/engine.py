@@ -54,7 +54,7 @@ from focuspull.engines.base import Engine, EngineInput, EngineOutput
 from focuspull.engines.physical import convolve, highlights, sprites
 from focuspull.engines.physical.fill import fill_hidden
 from focuspull.engines.physical.kernels import PIXEL_R2, KernelShape, kernel_half_size, render_kernel, subpixel_kernels
-from focuspull.engines.physical.ladder import ladder_levels, pyramid_factor
+from focuspull.engines.physical.ladder import ladder_levels, plane_weight, pyramid_factor
 from focuspull.engines.physical.options import PhysicalOptions
 from focuspull.errors import EngineError, ImageDataError
 from focuspull.params import FrameParams
@@ -157,9 +157,13 @@ class PhysicalEngine(Engine):
         if opts.highlight_gain == "auto" or opts.highlight_gain > 1.0:
             colour = colour * _highlight_boost(colour, radius, opts)
         shape = self._kernel_shape(params, t)
+        abs_radius = radius.abs()
+        # where each pixel sits on the ladder of planes: its weight in plane i is the tent
+        # 1 - |position - i| (ladder.plane_weight)
+        position = slab.to(share.dtype) + share
         found = None
         if opts.crisp_highlights:
-            found = sprites.find(colour, radius.abs(), slab, share)
+            found = sprites.find(colour, abs_radius, position)
             if found is not None:
                 colour = sprites.take_out(colour, found)
         has_alpha = channels == 4
@@ -168,7 +172,7 @@ class PhysicalEngine(Engine):
         alpha_index = 3
 
         acc = torch.zeros(stack.shape[0] + 1, height, width, dtype=torch.float32, device=image.device)
-        frame = _Frame(levels, slab, share, stack, _slab_blocks(slab), shape, radius.abs())
+        frame = _Frame(levels, slab, position, stack, _slab_blocks(slab), shape, abs_radius)
         frame.sprites = found
         if opts.fill_occluded:
             # pixels next to much nearer ones sit on a depth edge, behind which their
@@ -261,7 +265,7 @@ class PhysicalEngine(Engine):
         crop = (slice(max(y0, 0), min(y1, height)), slice(max(x0, 0), min(x1, width)))
         position = frame.position[crop]
         # tent weights: upper share of the slab below, lower share of the slab above
-        weight = (position - i).abs_().neg_().add_(1.0).clamp_min_(0.0)
+        weight = plane_weight(position, i)
         if not bool(weight.max() > 0):
             return None
         focus_plane = frame.levels[i] == 0.0
@@ -447,13 +451,11 @@ _Piece = tuple[torch.Tensor, int, int]
 class _Frame:
     """What every plane of one frame needs."""
 
-    def __init__(self, levels, slab, share, stack, blocks, shape, abs_radius) -> None:
+    def __init__(self, levels, slab, position, stack, blocks, shape, abs_radius) -> None:
         self.levels: list[float] = levels
         self.slab: torch.Tensor = slab
-        self.share: torch.Tensor = share
-        #: slab + share: where each pixel sits on the ladder of planes (its weight in plane i is
-        #: the tent 1 - |position - i|)
-        self.position: torch.Tensor = slab.to(share.dtype) + share
+        #: slab + share: where each pixel sits on the ladder of planes
+        self.position: torch.Tensor = position
         self.stack: torch.Tensor = stack
         #: slab -> (rows, cols) bool grid of the pixel blocks that hold it (CPU)
         self.blocks: dict[int, torch.Tensor] = blocks

@@ -11,6 +11,10 @@ linearly, so the output is a continuous function of focus and strength.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
 
 
 def pyramid_factor(radius_px: float, pyramid_radius_px: float) -> int:
@@ -29,3 +33,7 @@ def ladder_levels(max_abs_radius_px: float, pyramid_radius_px: float, step_px: f
         positive.append(level)
     return [-v for v in reversed(positive[1:])] + positive
 
+
+def plane_weight(position: "torch.Tensor", plane: int) -> "torch.Tensor":
+    """The share of plane ``plane`` in pixels at ``position`` (slab + share) on the ladder: the tent 1 - |position - plane|."""
+    return (position - plane).abs_().neg_().add_(1.0).clamp_min_(0.0)

@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 
 from focuspull.engines.physical.kernels import KernelShape, render_kernel
+from focuspull.engines.physical.ladder import plane_weight
 
 #: a light pixel's luminance is at least this many times the brightest pixel of the ring around it
 PEAK_RATIO = 4.0
@@ -43,14 +44,13 @@ _CHUNK_TAPS = 1 << 21
 
 @dataclass(frozen=True)
 class Sprites:
-    """Light pixels drawn as sprites: position, rounded |radius|, light, and their two planes."""
+    """Light pixels drawn as sprites: where, rounded |radius|, light, and their place among the planes."""
 
     y: torch.Tensor  #: (N,) long, frame row
     x: torch.Tensor  #: (N,) long, frame column
     radius_px: torch.Tensor  #: (N,) float, |CoC radius| rounded to RADIUS_STEP_PX
     light: torch.Tensor  #: (3, N) colour taken out of the planes
-    lower: torch.Tensor  #: (N,) long, the plane below (the pixel's slab)
-    share: torch.Tensor  #: (N,) weight of the plane above (lower + 1)
+    position: torch.Tensor  #: (N,) where the pixel sits on the ladder of planes (slab + share)
 
     def __len__(self) -> int:
         return int(self.y.numel())
@@ -83,10 +83,10 @@ def _ring_max(luma: torch.Tensor) -> torch.Tensor:
     return torch.maximum(ring, torch.maximum(down[:, :width], down[:, n - 1 : n - 1 + width]))
 
 
-def find(colour: torch.Tensor, abs_radius: torch.Tensor, slab: torch.Tensor, share: torch.Tensor) -> Sprites | None:
+def find(colour: torch.Tensor, abs_radius: torch.Tensor, position: torch.Tensor) -> Sprites | None:
     """Light pixels blurred by more than half a pixel; None when there are none.
 
-    colour (3, H, W) scene-linear; abs_radius, slab, share (H, W) as the engine computes them.
+    colour (3, H, W) scene-linear; abs_radius, position (H, W) as the engine computes them.
     A light stands out from every pixel of the ring RING_PX around it (so it is at most
     2 RING_PX - 1 px wide: the corner of a large bright surface is not a light), and
     what it has above the ring's mean colour is its sprite.
@@ -123,8 +123,7 @@ def find(colour: torch.Tensor, abs_radius: torch.Tensor, slab: torch.Tensor, sha
         x=x[keep],
         radius_px=radius[keep],
         light=light[:, keep],
-        lower=slab.flatten()[index],
-        share=share.flatten()[index],
+        position=position.flatten()[index],
     )
 
 
@@ -143,9 +142,7 @@ def draw(
 
     ``kernel_at(y, x)`` is the aperture at a frame pixel (a cat's eye varies over the frame).
     """
-    weight = torch.where(
-        sprites.lower == plane, 1.0 - sprites.share, torch.where(sprites.lower + 1 == plane, sprites.share, 0.0)
-    )
+    weight = plane_weight(sprites.position, plane)
     mine = torch.nonzero(weight > 0).flatten()
     if mine.numel() == 0:
         return None
