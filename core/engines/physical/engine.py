@@ -53,7 +53,7 @@ from focuspull.aperture import ApertureSpec
 from focuspull.engines.base import Engine, EngineInput, EngineOutput
 from focuspull.engines.physical import convolve, highlights, sprites
 from focuspull.engines.physical.fill import fill_hidden
-from focuspull.engines.physical.kernels import PIXEL_R2, KernelShape, kernel_half_size, render_kernel, subpixel_kernels
+from focuspull.engines.physical.kernels import KernelShape, kernel_half_size, plate_radius, render_kernel, subpixel_kernels
 from focuspull.engines.physical.ladder import ladder_levels, plane_weight, pyramid_factor
 from focuspull.engines.physical.options import PhysicalOptions
 from focuspull.errors import EngineError, ImageDataError
@@ -370,10 +370,12 @@ class PhysicalEngine(Engine):
             half = (table.shape[-1] - 1) // 2
             with record_function("physical.convolve"):
                 return convolve.spread_subpixel(small, subpixel[0], table), y0 - half, x0 - half
-        # the tent reduction and bilinear enlargement each add f^2/6 of variance per
-        # axis: a slightly smaller kernel keeps the footprint's second moment on the law
-        r = radius / factor
-        r = math.sqrt(max(r * r - (PIXEL_R2 if radius <= 1.0 else 0.0) - (4.0 / 3.0 if factor > 1 else 0.0), 0.25))
+        # the 1 px plane continues the focus plane's sub-pixel kernels (plate_radius); the
+        # tent reduction and bilinear enlargement each add f^2/6 of variance per axis: a
+        # slightly smaller kernel keeps the footprint's second moment on the law
+        r = plate_radius(radius) if radius <= 1.0 else radius / factor
+        if factor > 1:
+            r = math.sqrt(max(r * r - 4.0 / 3.0, 0.25))
         half = kernel_half_size(r, shape)
         with record_function("physical.convolve"):
             if self.aperture.cat_eye > 0:
