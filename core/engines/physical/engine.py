@@ -161,15 +161,13 @@ class PhysicalEngine(Engine):
         # where each pixel sits on the ladder of planes: its weight in plane i is the tent
         # 1 - |position - i| (ladder.plane_weight)
         position = slab.to(share.dtype) + share
-        found = None
-        if opts.crisp_highlights:
-            found = sprites.find(colour, abs_radius, position)
-            if found is not None:
-                colour = sprites.take_out(colour, found)
         has_alpha = channels == 4
         # the stack blurred for each slab: premultiplied colour, alpha (occlusion), weight (normalisation)
         stack = torch.cat([colour, image[3:4]] if has_alpha else [colour], dim=0)
         alpha_index = 3
+        found = sprites.find(colour, abs_radius, position) if opts.crisp_highlights else None
+        if found is not None:
+            sprites.take_out(stack[:3], found)
 
         acc = torch.zeros(stack.shape[0] + 1, height, width, dtype=torch.float32, device=image.device)
         frame = _Frame(levels, slab, position, stack, _slab_blocks(slab), shape, abs_radius)
@@ -177,14 +175,14 @@ class PhysicalEngine(Engine):
         if opts.fill_occluded:
             # pixels next to much nearer ones sit on a depth edge, behind which their
             # planes continue hidden: where each slab has such pixels
-            neighbour_max = F.max_pool2d(slab[None, None].to(torch.float32), 3, stride=1, padding=1)[0, 0]
+            neighbour_max = _max3x3(slab)
             edge = neighbour_max >= slab + _FILL_GAP
             # how blurred the occluder met across each edge pixel is: the largest |level|
             # of the nearer slabs, at an end of their range (|level| is V-shaped)
             last = len(levels) - 1
             abs_levels = level_t.abs()
-            near_end = abs_levels[(slab + _FILL_GAP).clamp(max=last)]
-            far_end = abs_levels[(neighbour_max.long() + 1).clamp(max=last)]
+            near_end = abs_levels[(slab[edge] + _FILL_GAP).clamp(max=last)]
+            far_end = abs_levels[(neighbour_max[edge] + 1).clamp(max=last)]
             frame.edge_reach = _slab_block_max(slab, torch.maximum(near_end, far_end), edge)
         # front to back. Plane i is seen through what planes i+2 and nearer cover, never
         # through plane i+1, which holds the other share of the same pixels. Coverages
@@ -534,33 +532,57 @@ def _highlight_boost(colour: torch.Tensor, radius: torch.Tensor, opts: PhysicalO
     return 1.0 + (gain - 1.0) * ramp * blur
 
 
+def _max3x3(x: torch.Tensor) -> torch.Tensor:
+    """(H, W) maximum over each pixel's 3x3 neighbourhood inside the frame (``max_pool2d`` 3/1/1, in two 1-D passes)."""
+    out = x
+    for dim in (0, 1):
+        n = x.shape[dim]
+        if n < 2:
+            continue
+        pairs = torch.maximum(out.narrow(dim, 0, n - 1), out.narrow(dim, 1, n - 1))  # i and i + 1
+        wider = torch.empty_like(out)
+        wider.narrow(dim, 1, n - 2).copy_(torch.maximum(pairs.narrow(dim, 0, n - 2), pairs.narrow(dim, 1, n - 2)))
+        wider.narrow(dim, 0, 1).copy_(pairs.narrow(dim, 0, 1))
+        wider.narrow(dim, n - 1, 1).copy_(pairs.narrow(dim, n - 2, 1))
+        out = wider
+    return out
+
+
+def _block_keys(slab: torch.Tensor) -> tuple[torch.Tensor, int, int, int]:
+    """Per pixel, one integer for its (slab, block) pair; and the lowest slab, the grid's rows and cols."""
+    height, width = slab.shape
+    rows, cols = -(-height // _BLOCK), -(-width // _BLOCK)
+    block_y = (torch.arange(height, device=slab.device) // _BLOCK * cols)[:, None]
+    block_x = (torch.arange(width, device=slab.device) // _BLOCK)[None, :]
+    low = int(slab.min())
+    return (slab - low) * (rows * cols) + block_y + block_x, low, rows, cols
+
+
 def _slab_blocks(slab: torch.Tensor) -> dict[int, torch.Tensor]:
     """Which blocks of pixels hold each slab: slab -> (rows, cols) bool, on the CPU."""
-    return {k: grid > 0 for k, grid in _slab_block_max(slab, torch.ones_like(slab, dtype=torch.float32)).items()}
+    keys, low, rows, cols = _block_keys(slab)
+    held = torch.bincount(keys.flatten()).cpu() > 0
+    held = F.pad(held, (0, -held.numel() % (rows * cols))).view(-1, rows, cols)
+    found = held.flatten(1).any(dim=1).tolist()
+    return {low + k: held[k] for k in range(held.shape[0]) if found[k]}
 
 
-def _slab_block_max(slab: torch.Tensor, value: torch.Tensor, where: torch.Tensor | None = None) -> dict[int, torch.Tensor]:
-    """Per slab, the largest positive ``value`` of its pixels (in ``where``) in each block: slab -> (rows, cols), on the CPU.
+def _slab_block_max(slab: torch.Tensor, value: torch.Tensor, where: torch.Tensor) -> dict[int, torch.Tensor]:
+    """Per slab, the largest positive ``value`` (one per pixel of ``where``) of its pixels in each block: slab -> (rows, cols), on the CPU.
 
     One reduction over (slab, block) pairs: a depth edge that jumps over many
     slabs does not claim the slabs in between, as a min/max pyramid would.
     Blocks without such pixels hold 0.
     """
-    height, width = slab.shape
-    rows, cols = -(-height // _BLOCK), -(-width // _BLOCK)
-    block_y = (torch.arange(height, device=slab.device) // _BLOCK)[:, None]
-    block_x = (torch.arange(width, device=slab.device) // _BLOCK)[None, :]
-    block = (block_y * cols + block_x).expand(height, width)
-    if where is not None:
-        slab, block, value = slab[where], block[where], value[where]
-        if slab.numel() == 0:
-            return {}
-    low, high = int(slab.min()), int(slab.max())
-    grids = torch.zeros((high - low + 1) * rows * cols, dtype=torch.float32, device=slab.device)
-    grids.scatter_reduce_(0, ((slab - low) * (rows * cols) + block).flatten(), value.flatten(), reduce="amax")
-    grids = grids.view(high - low + 1, rows, cols).cpu()
+    if value.numel() == 0:
+        return {}
+    keys, low, rows, cols = _block_keys(slab)
+    keys = keys[where]
+    grids = torch.zeros(int(keys.max()) // (rows * cols) + 1, rows * cols, dtype=torch.float32, device=slab.device)
+    grids.view(-1).scatter_reduce_(0, keys, value, reduce="amax")
+    grids = grids.view(-1, rows, cols).cpu()
     found = (grids > 0).flatten(1).any(dim=1).tolist()
-    return {low + k: grids[k] for k in range(high - low + 1) if found[k]}
+    return {low + k: grids[k] for k in range(grids.shape[0]) if found[k]}
 
 
 def _grid_box(grid: torch.Tensor, height: int, width: int) -> tuple[int, int, int, int]:

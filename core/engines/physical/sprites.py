@@ -127,12 +127,10 @@ def find(colour: torch.Tensor, abs_radius: torch.Tensor, position: torch.Tensor)
     )
 
 
-def take_out(colour: torch.Tensor, sprites: Sprites) -> torch.Tensor:
-    """The colour the planes keep: each sprite pixel's light removed."""
-    rest = colour.clone()
+def take_out(colour: torch.Tensor, sprites: Sprites) -> None:
+    """Remove each sprite pixel's light from ``colour`` (3, H, W), in place: what the planes keep."""
     height, width = colour.shape[-2:]
-    rest.view(3, height * width)[:, sprites.y * width + sprites.x] -= sprites.light
-    return rest
+    colour.view(3, height * width)[:, sprites.y * width + sprites.x] -= sprites.light
 
 
 def draw(
