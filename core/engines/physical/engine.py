@@ -51,7 +51,7 @@ from torch.profiler import record_function
 
 from focuspull.aperture import ApertureSpec
 from focuspull.engines.base import Engine, EngineInput, EngineOutput
-from focuspull.engines.physical import convolve, highlights, sprites
+from focuspull.engines.physical import composite, convolve, highlights, sprites
 from focuspull.engines.physical.fill import fill_hidden
 from focuspull.engines.physical.kernels import KernelShape, kernel_half_size, plate_radius, render_kernel, subpixel_kernels
 from focuspull.engines.physical.ladder import ladder_levels, plane_weight, pyramid_factor
@@ -78,6 +78,8 @@ _FILL_GAP = 3
 _TILE_PX = 256
 #: ... when the tiles' padded area is below this fraction of the box's
 _TILE_GAIN = 0.7
+#: consecutive reduced planes are composited as one run (``composite.ReducedRun``) from this many
+_RUN_MIN_PLANES = 3
 #: cat's-eye kernels vary over the frame: they are applied per cell of this grid
 _CATEYE_GRID = 5
 
@@ -189,17 +191,48 @@ class PhysicalEngine(Engine):
         # add (1 - sum, not a product of 1 - a): the planes partition one image, so a
         # surface split between two planes still hides what is behind it completely.
         cover = torch.zeros(1, height, width, dtype=torch.float32, device=image.device)
-        pending: list[tuple[torch.Tensor, int, int]] = []
-        for i in reversed(range(len(levels))):
-            pieces, lights = self._plane_and_sprites(i, frame)
+        pending: list[_Piece] = []
+        order = list(reversed(range(len(levels))))
+        factors = [self._factor(i, frame) for i in range(len(levels))]
+        start = 0
+        while start < len(order):
+            # consecutive planes at the same reduced resolution are composited as one run
+            end = start + 1
+            while end < len(order) and factors[order[end]] == factors[order[start]] > 1:
+                end += 1
+            if end - start < _RUN_MIN_PLANES:
+                end = start + 1
+            planes = [(i, self._plane(i, frame)) for i in order[start:end]]
+            factor = factors[order[start]]
+            first, pieces = planes[0]
+            run = None
+            if len(planes) > 1 and any(p for _, p in planes):
+                run = composite.ReducedRun([p for _, p in planes], factor, alpha_index)
+            # the first plane at full resolution: the plane before it does not hide it
+            enlarged = [composite.enlarge(piece, factor) for piece in pieces]
+            lights = self._sprites(first, frame)
             with record_function("physical.composite"):
-                for piece in pieces:
-                    _add_behind(acc, cover, *piece)
+                for piece in enlarged:
+                    composite.add_behind(acc, cover, *piece)
                 if lights is not None:
-                    _add_behind(acc[:3], cover, *lights)
+                    composite.add_behind(acc[:3], cover, *lights)
                 for alpha in pending:
-                    _add(cover, *alpha)
-            pending = [(layer[alpha_index : alpha_index + 1], oy, ox) for layer, oy, ox in pieces]
+                    composite.add(cover, *alpha)
+            pending = [(layer[alpha_index : alpha_index + 1], oy, ox) for layer, oy, ox in enlarged]
+            if run is not None:
+                with record_function("physical.composite"):
+                    run.start(pieces)
+                for i, pieces in planes[1:]:
+                    lights = self._sprites(i, frame)
+                    with record_function("physical.composite"):
+                        if lights is not None:
+                            light, oy, ox = lights
+                            visible = run.visible(oy, ox, *light.shape[-2:])
+                            composite.add_behind(acc[:3], cover, light * visible, oy, ox)
+                        run.add(pieces)
+                with record_function("physical.composite"):
+                    pending = run.finish(acc, cover)
+            start = end
 
         log.debug("frame: %d planes up to %.1f px", len(frame.blocks), max_abs)
         weight = acc[-1:]
@@ -208,10 +241,14 @@ class PhysicalEngine(Engine):
             out = out[:3]
         return out, aux
 
-    def _plane_and_sprites(self, i: int, frame: "_Frame") -> tuple[list[_Piece], _Piece | None]:
-        pieces = self._plane(i, frame)
+    def _factor(self, i: int, frame: "_Frame") -> int:
+        """Plane i's resolution divisor: the reduced plane must resolve the kernel's narrow axis (a squeezed aperture's)."""
+        return pyramid_factor(abs(frame.levels[i]) * min(frame.shape.aspect, 1.0), self.options.pyramid_radius_px)
+
+    def _sprites(self, i: int, frame: "_Frame") -> _Piece | None:
+        """Plane i's share of the lights drawn as sprites, at full resolution."""
         if frame.sprites is None:
-            return pieces, None
+            return None
         height, width = frame.slab.shape
         if self.aperture.cat_eye > 0:
             cell_h, cell_w = height / _CATEYE_GRID, width / _CATEYE_GRID
@@ -224,7 +261,7 @@ class PhysicalEngine(Engine):
             def kernel_at(y: int, x: int) -> KernelShape:
                 return frame.shape
         with record_function("physical.sprites"):
-            return pieces, sprites.draw(frame.sprites, i, kernel_at)
+            return sprites.draw(frame.sprites, i, kernel_at)
 
     def _cat_eye_shape(self, shape: KernelShape, cy: float, cx: float, height: int, width: int) -> KernelShape:
         """The aperture seen from frame position (cy, cx): two clipping circles parted along the radius."""
@@ -235,15 +272,14 @@ class PhysicalEngine(Engine):
                               "clip_y": amount * (cy - height / 2) / half_diag})
 
     def _plane(self, i: int, frame: "_Frame") -> list[_Piece]:
-        """Blurred (stack, weight) pieces of plane i, each with its top-left in the frame."""
+        """Blurred (stack, weight) pieces of plane i at its reduced resolution (``_factor``), each with its place in the frame."""
         height, width = frame.slab.shape
         grids = [frame.blocks[k] for k in (i - 1, i) if k in frame.blocks]
         if not grids:
             return []
         occupied = grids[0] | grids[1] if len(grids) == 2 else grids[0].clone()
         radius = abs(frame.levels[i])
-        # the reduced plane must resolve the kernel's narrow axis (a squeezed aperture's)
-        factor = pyramid_factor(radius * min(frame.shape.aspect, 1.0), self.options.pyramid_radius_px)
+        factor = self._factor(i, frame)
         fill = self._fill_grid(i, frame) if frame.edge_reach is not None else None
         if fill is not None:
             occupied |= fill[0]
@@ -338,7 +374,7 @@ class PhysicalEngine(Engine):
         extend: tuple[int, int, int, int] = (0, 0, 0, 0),
         fill_reach_px: float | None = None,
     ) -> tuple[torch.Tensor, int, int]:
-        """Blur a (stack, weight) crop whose top-left is ``origin``; returns it and its new top-left.
+        """Blur a (stack, weight) crop whose top-left is ``origin``; returns it at 1/factor resolution and its new place.
 
         ``subpixel`` (1, h, w): the focus plane's per-pixel |radius| (< 1 px); each
         pixel is spread by the sub-pixel kernel of its own radius (``subpixel_kernels``). ``extend`` (left,
@@ -383,11 +419,7 @@ class PhysicalEngine(Engine):
         # FFT rounding leaves ~1e-8 everywhere in the crop: zero what no light reached
         # (before enlarging: a pixel between reduced pixels that are all zero stays zero)
         blurred.mul_(blurred[-1:] > _NOISE_WEIGHT)
-        if factor > 1:
-            with record_function("physical.resample"):
-                blurred = convolve.upsample(F.pad(blurred, (1, 1, 1, 1)), factor)
-            return blurred, y0 - (half + 1) * factor, x0 - (half + 1) * factor
-        return blurred, y0 - half, x0 - half
+        return blurred, y0 - half * factor, x0 - half * factor
 
     def _convolve_cat_eye(
         self,
@@ -444,8 +476,7 @@ class PhysicalEngine(Engine):
 
 
 # -- helpers ----------------------------------------------------------------
-#: a blurred layer and its top-left (y, x) in the frame
-_Piece = tuple[torch.Tensor, int, int]
+_Piece = composite.Piece
 
 
 class _Frame:
@@ -623,32 +654,6 @@ def _pieces(grid: torch.Tensor, radius: float, height: int, width: int) -> list[
 def _align(box: tuple[int, int, int, int], factor: int) -> tuple[int, int, int, int]:
     y0, y1, x0, x1 = box
     return (y0 // factor * factor, -(-y1 // factor) * factor, x0 // factor * factor, -(-x1 // factor) * factor)
-
-
-def _overlap(layer: torch.Tensor, oy: int, ox: int, frame: torch.Tensor):
-    h, w = layer.shape[-2:]
-    height, width = frame.shape[-2:]
-    ty0, tx0 = max(oy, 0), max(ox, 0)
-    ty1, tx1 = min(oy + h, height), min(ox + w, width)
-    if ty1 <= ty0 or tx1 <= tx0:
-        return None
-    return layer[:, ty0 - oy : ty1 - oy, tx0 - ox : tx1 - ox], frame[:, ty0:ty1, tx0:tx1]
-
-
-def _add_behind(acc: torch.Tensor, cover: torch.Tensor, layer: torch.Tensor, oy: int, ox: int) -> None:
-    """Add the layer where the nearer planes leave it visible."""
-    pair = _overlap(layer, oy, ox, acc)
-    if pair is not None:
-        part, region = pair
-        visible = (1.0 - _overlap(layer, oy, ox, cover)[1]).clamp_(0.0, 1.0)
-        region.addcmul_(part, visible)
-
-
-def _add(acc: torch.Tensor, layer: torch.Tensor, oy: int, ox: int) -> None:
-    pair = _overlap(layer, oy, ox, acc)
-    if pair is not None:
-        part, region = pair
-        region.add_(part)
 
 
 def _hat_weights(coords: torch.Tensor, centres: list[float]) -> torch.Tensor:
