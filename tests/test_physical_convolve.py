@@ -69,12 +69,12 @@ def test_fill_puts_the_plane_under_nearer_content_only() -> None:
     data[3, :, :8] = 1.0
     nearer = torch.zeros(1, 16, 16)
     nearer[:, :, 8:] = 1.0
-    filled = fill_hidden(data, nearer)
+    filled = fill_hidden(data.clone(), nearer)
     assert torch.equal(filled[:, :, :8], data[:, :, :8])
     assert torch.allclose(filled[3, :, 8:], torch.ones(16, 8))  # the hole is plugged
     assert torch.allclose(filled[:3, :, 8:], torch.full((3, 16, 8), 0.5), atol=1e-4)
     # where nothing nearer stands, nothing is added
-    assert torch.equal(fill_hidden(data, torch.zeros(1, 16, 16)), data)
+    assert torch.equal(fill_hidden(data.clone(), torch.zeros(1, 16, 16)), data)
 
 
 @pytest.mark.parametrize("shape", [(3, 8, 10), (2, 7, 10), (2, 8, 9), (1, 7, 5), (1, 1, 3)])

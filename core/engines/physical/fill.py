@@ -64,7 +64,7 @@ def _half(x: torch.Tensor) -> torch.Tensor:
 
 
 def fill_hidden(data: torch.Tensor, nearer: torch.Tensor, reach_px: float | None = None) -> torch.Tensor:
-    """Add a plane's guessed hidden content under nearer content.
+    """Add a plane's guessed hidden content under nearer content, in place; returns ``data``.
 
     data:   (C+1, H, W) the plane's premultiplied stack times its weight: colour
             (3 channels), alpha when there is one, and last the weight itself;
@@ -84,13 +84,18 @@ def fill_hidden(data: torch.Tensor, nearer: torch.Tensor, reach_px: float | None
     compressed = data[:3].abs().add_(weight).clamp_min_(1e-12)
     torch.div(data[:3], compressed, out=compressed).mul_(weight)
     behind = (1.0 - nearer).clamp_min_(0.0)
-    estimate = _pull_push(_half(torch.cat([compressed, data[3:], behind])), None if reach_px is None else reach_px / 2)
+    # the pyramid's base at half resolution, part by part (no full-resolution copy of them all)
+    base = torch.cat([_half(compressed), _half(data[3:]), _half(behind)])
+    estimate = _pull_push(base, None if reach_px is None else reach_px / 2)
     mean_weight = estimate[-1:]
     share = mean_weight.clamp(0.0, 1.0)
     inverse = torch.where(mean_weight > 0, 1.0 / mean_weight.clamp_min(1e-12), 0.0)
     colour = (estimate[:3] * inverse).clamp(-_MAX_COMPRESSED, _MAX_COMPRESSED)
     guess = share * torch.cat([colour / (1 - colour.abs()), estimate[3:-1] * inverse, torch.ones_like(share)])
-    # enlarged by pixel repetition (the guess is smooth, and the plane's blur follows)
-    channels, height, width = data.shape
-    guess = guess[:, :, None, :, None].expand(-1, -1, 2, -1, 2).reshape(channels, 2 * guess.shape[1], 2 * guess.shape[2])
-    return torch.addcmul(data, nearer, guess[:, :height, :width])
+    # enlarged by pixel repetition (the guess is smooth, and the plane's blur follows):
+    # each of the four pixels of a 2x2 block gets its half-resolution pixel
+    for dy in (0, 1):
+        for dx in (0, 1):
+            part = data[:, dy::2, dx::2]
+            part.addcmul_(nearer[:, dy::2, dx::2], guess[:, : part.shape[1], : part.shape[2]])
+    return data
