@@ -77,12 +77,16 @@ def spread_subpixel(x: torch.Tensor, abs_radius: torch.Tensor, table: torch.Tens
     frac = position - lower
     out = torch.zeros(c, h + 2 * p, w + 2 * p, dtype=x.dtype, device=x.device)
     flat = table.reshape(n, -1).to(x.dtype)
-    # taps that every tabulated kernel leaves at zero are skipped
-    for tap in torch.nonzero(flat.abs().amax(dim=0) > 0).flatten().tolist():
-        column = flat[:, tap]
-        weight = torch.lerp(column[lower], column[lower + 1], frac)
-        dy, dx = divmod(tap, size)
-        out[:, dy : dy + h, dx : dx + w].addcmul_(x, weight)
+    # taps that every tabulated kernel leaves at zero are skipped; taps with the same
+    # weights at every radius (a symmetric aperture's) share one weighted copy of x
+    taps = torch.nonzero(flat.abs().amax(dim=0) > 0).flatten()
+    columns, group = torch.unique(flat[:, taps], dim=1, return_inverse=True)
+    for k in range(columns.shape[1]):
+        column = columns[:, k]
+        weighted = x * torch.lerp(column[lower], column[lower + 1], frac)
+        for tap in taps[group == k].tolist():
+            dy, dx = divmod(tap, size)
+            out[:, dy : dy + h, dx : dx + w].add_(weighted)
     return out
 
 
