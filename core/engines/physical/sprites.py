@@ -67,20 +67,27 @@ def _ring_offsets(device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     return dy[on_ring], dx[on_ring]
 
 
+def _window_max(x: torch.Tensor, n: int, dim: int) -> torch.Tensor:
+    """Maximum over each run of n consecutive values along ``dim`` (length L - n + 1), by doubling windows."""
+    span = 1
+    while span < n:
+        step = min(span, n - span)
+        length = x.shape[dim] - step
+        x = torch.maximum(x.narrow(dim, 0, length), x.narrow(dim, step, length))
+        span += step
+    return x
+
+
 def _ring_max(luma: torch.Tensor) -> torch.Tensor:
     """(H, W) brightest pixel on the ring RING_PX away from each pixel (the border replicated)."""
     height, width = luma.shape
     n = 2 * RING_PX + 1
     padded = F.pad(luma[None, None], (RING_PX,) * 4, mode="replicate")[0, 0]
-    # maxima over the ring's top and bottom sides (n columns) and its left and right sides (corners excluded)
-    across = padded[:, :width]
-    for k in range(1, n):
-        across = torch.maximum(across, padded[:, k : k + width])
-    down = padded[1 : 1 + height]
-    for k in range(2, n - 1):
-        down = torch.maximum(down, padded[k : k + height])
-    ring = torch.maximum(across[:height], across[n - 1 : n - 1 + height])
-    return torch.maximum(ring, torch.maximum(down[:, :width], down[:, n - 1 : n - 1 + width]))
+    # the ring's top and bottom sides (n wide) and its left and right sides (corners excluded)
+    across = _window_max(padded, n, 1)
+    down = _window_max(padded[1:-1], n - 2, 0)
+    ring = torch.maximum(across[:height], across[n - 1 :])
+    return torch.maximum(ring, torch.maximum(down[:, :width], down[:, n - 1 :]))
 
 
 def find(colour: torch.Tensor, abs_radius: torch.Tensor, position: torch.Tensor) -> Sprites | None:
