@@ -62,6 +62,16 @@ def detail_row(name: str, rgb: torch.Tensor, disp: torch.Tensor, focus: float, s
     return "| " + " | ".join(cells) + " |"
 
 
+def natural_texture(height: int, width: int, generator: torch.Generator) -> torch.Tensor:
+    """Log-normal colour texture whose amplitude spectrum falls as 1/f, as photographs' do."""
+    fy = torch.fft.fftfreq(height)[:, None]
+    fx = torch.fft.rfftfreq(width)[None, :]
+    frequency = torch.sqrt(fy**2 + fx**2).clamp_min(1.0 / max(height, width))
+    spectrum = torch.randn(3, height, width // 2 + 1, generator=generator, dtype=torch.complex64) / frequency
+    field = torch.fft.irfft2(spectrum, s=(height, width))
+    return 0.3 * torch.exp(0.8 * (field - field.mean()) / field.std())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--radii", default="1,3,7.5,15,20,34,60,100,150")
@@ -83,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     texture = 0.05 + torch.rand(3, h, w, generator=g)
     tilt = (0.5 + 0.15 * torch.linspace(-1, 1, w))[None, None, :].expand(1, h, w).clone()
     print(detail_row("random texture tilted through focus (0-3 px)", texture, tilt, 0.5, 20.0))
+    print(detail_row("1/f texture (natural-image spectrum), same tilt", natural_texture(h, w, g), tilt, 0.5, 20.0))
     if (scenes.BREAKDANCE / "params.csv").is_file():
         frame = scenes.breakdance(1001)
         print(detail_row("breakdance 1001, 1920x1080, keyed focus and K", frame.rgb, frame.disparity,
