@@ -16,6 +16,8 @@ Per frame:
    weight are blurred with the aperture kernel of its radius (directly, by
    FFT, or at 1/2, 1/4... resolution for large radii, on a crop around the
    plane's pixels) and added where the nearer planes leave it visible;
+   consecutive planes at the same reduced resolution are composited among
+   themselves at that resolution and enlarged once (``composite``);
 4. the sum is divided by its accumulated weight, which renormalises whatever
    holes are left where nearer planes hid farther ones. At the frame border
    each plane is extended by its blur's reach with the border's own content
