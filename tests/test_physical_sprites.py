@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from focuspull.engines.physical import PhysicalOptions, sprites
+from focuspull.engines.physical.kernels import KernelShape
 from physical_scenes import edge_width, footprint_radius, point_light, render, texture
 
 K = 100.0  # px per disparity unit: disparity 0.2 against focus 0.5 is a 30 px disk behind
@@ -13,7 +14,7 @@ K = 100.0  # px per disparity unit: disparity 0.2 against focus 0.5 is a 30 px d
 
 def _find(rgb: torch.Tensor, radius_px: float) -> sprites.Sprites | None:
     h, w = rgb.shape[-2:]
-    return sprites.find(rgb, torch.full((h, w), radius_px), torch.zeros(h, w))
+    return sprites.find(rgb, torch.full((h, w), radius_px), torch.zeros(h, w), KernelShape())
 
 
 def test_a_lone_light_is_one_sprite_with_all_its_light() -> None:
@@ -109,10 +110,16 @@ def test_lights_past_the_budget_stay_in_their_planes_brightest_first() -> None:
     rgb[:, ys, xs] = 10.0
     rgb[:, 100, 100] = 400.0
     h, w = rgb.shape[-2:]
-    found = sprites.find(rgb, torch.full((h, w), 40.0), torch.zeros(h, w))
+    found = sprites.find(rgb, torch.full((h, w), 40.0), torch.zeros(h, w), KernelShape())
     assert found is not None
     taps = float(((2 * torch.floor(found.radius_px + 0.5) + 1) ** 2).sum())
     assert taps <= sprites.BUDGET_PX * h * w
+    # an anamorphic aperture twice as tall draws each disk in a square twice as wide:
+    # about a quarter as many lights fit
+    tall = sprites.find(rgb, torch.full((h, w), 40.0), torch.zeros(h, w), KernelShape(aspect=2.0))
+    assert tall is not None
+    assert float(((2 * torch.floor(2.0 * tall.radius_px + 0.5) + 1) ** 2).sum()) <= sprites.BUDGET_PX * h * w
+    assert len(tall) <= len(found) // 3
     assert len(found) < int((rgb[0] > 0).sum())  # some were left to the planes
     assert (int(found.y[0]), int(found.x[0])) == (100, 100)  # the brightest disk first
     out = render(rgb, torch.full((1, h, w), 0.1), focus=0.5, strength=K).rgba[0]

@@ -169,7 +169,7 @@ class PhysicalEngine(Engine):
         # the stack blurred for each slab: premultiplied colour, alpha (occlusion), weight (normalisation)
         stack = torch.cat([colour, image[3:4]] if has_alpha else [colour], dim=0)
         alpha_index = 3
-        found = sprites.find(colour, abs_radius, position) if opts.crisp_highlights else None
+        found = sprites.find(colour, abs_radius, position, shape) if opts.crisp_highlights else None
         if found is not None:
             sprites.take_out(stack[:3], found)
 

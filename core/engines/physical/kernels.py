@@ -42,8 +42,12 @@ PIXEL_R2 = 1.0 / 3.0
 
 def kernel_half_size(radius_px: float, shape: KernelShape) -> int:
     """Half the side of the square that holds the kernel (the kernel is 2h+1 wide)."""
-    extent = radius_px * max(shape.aspect, 1.0)
-    return int(math.floor(extent + 0.5))
+    return int(math.floor(radius_px * max(shape.aspect, 1.0) + 0.5))
+
+
+def kernel_taps(radius_px: torch.Tensor, shape: KernelShape) -> torch.Tensor:
+    """Per radius, the (2h+1)^2 taps of the square ``kernel_half_size`` gives its kernel."""
+    return (2 * torch.floor(radius_px * max(shape.aspect, 1.0) + 0.5) + 1) ** 2
 
 
 def render_kernel(radius_px: float, shape: KernelShape, half_size: int | None = None) -> torch.Tensor:

@@ -13,7 +13,7 @@ to the two planes the pixel is shared between in the same proportions, so
 nearer content hides it as it hides the planes. What is taken out is drawn and
 kernels sum to one: light is kept.
 
-Sprites cost (2r + 1)^2 per light pixel: they are chosen brightest disk
+Sprites cost (2r + 1)^2 per light pixel (more for an anamorphic aperture): they are chosen brightest disk
 first (light over disk area, the rim's contrast) within a budget of
 ``BUDGET_PX`` frame pixels of taps; lights past the budget stay in their
 planes (softer rim, same light).
@@ -27,7 +27,7 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-from focuspull.engines.physical.kernels import KernelShape, render_kernel
+from focuspull.engines.physical.kernels import KernelShape, kernel_taps, render_kernel
 from focuspull.engines.physical.ladder import plane_weight
 
 #: a light pixel's luminance is at least this many times the brightest pixel of the ring around it
@@ -90,10 +90,11 @@ def _ring_max(luma: torch.Tensor) -> torch.Tensor:
     return torch.maximum(ring, torch.maximum(down[:, :width], down[:, n - 1 :]))
 
 
-def find(colour: torch.Tensor, abs_radius: torch.Tensor, position: torch.Tensor) -> Sprites | None:
+def find(colour: torch.Tensor, abs_radius: torch.Tensor, position: torch.Tensor, shape: KernelShape) -> Sprites | None:
     """Light pixels blurred by more than half a pixel; None when there are none.
 
-    colour (3, H, W) scene-linear; abs_radius, position (H, W) as the engine computes them.
+    colour (3, H, W) scene-linear; abs_radius, position (H, W) as the engine computes them;
+    shape: the aperture (an anamorphic one's kernels take more taps).
     A light stands out from every pixel of the ring RING_PX around it (so it is at most
     2 RING_PX - 1 px wide: the corner of a large bright surface is not a light), and
     what it has above the ring's mean colour is its sprite.
@@ -118,7 +119,7 @@ def find(colour: torch.Tensor, abs_radius: torch.Tensor, position: torch.Tensor)
     around = colour.flatten(1)[:, around_index].mean(dim=-1)
     light = (colour.flatten(1)[:, index] - around).clamp_min(0.0)
     radius = rounded.flatten()[index]
-    taps = (2 * torch.floor(radius + 0.5) + 1) ** 2
+    taps = kernel_taps(radius, shape)
     # brightest disk first: light over area is the rim's contrast against its surroundings
     order = torch.argsort((luma_w @ light) / taps, descending=True)
     keep = order[torch.cumsum(taps[order], 0) <= BUDGET_PX * height * width]
