@@ -329,7 +329,10 @@ class PhysicalEngine(Engine):
             nearer, inside = _padded(1, weight.shape, clamp, zeros, weight)
             # the share of planes gap and nearer
             torch.clamp(position - (gap - 1), 0.0, 1.0, out=inside[0])
-            _pad_in_place(nearer, clamp, zeros)
+            if bool(inside.max() > 0):
+                _pad_in_place(nearer, clamp, zeros)
+            else:  # nothing to fill under (edge clamp repeats the border: nothing there either)
+                nearer = None
         subpixel = None
         if focus_plane:
             subpixel, inside = _padded(1, weight.shape, clamp, zeros, weight)
