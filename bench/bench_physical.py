@@ -91,11 +91,13 @@ def _peak_rss_mib() -> float:
 
 
 def child(spec: str, cache: Path, device_name: str, dtype_name: str, profile: bool) -> dict:
+    from focuspull.allocator import keep_freed_memory
     from focuspull.aperture import ApertureSpec
     from focuspull.engines.base import EngineInput
     from focuspull.engines.physical import PhysicalEngine, PhysicalOptions
     from focuspull.params import FrameParams
 
+    keep_freed_memory()  # as the command line does
     device = torch.device(device_name)
     dtype = getattr(torch, dtype_name)
     frame = content(spec, cache)
