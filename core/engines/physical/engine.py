@@ -57,6 +57,7 @@ from focuspull.engines.physical import composite, convolve, highlights, sprites
 from focuspull.engines.physical.fill import fill_hidden
 from focuspull.engines.physical.kernels import KernelShape, kernel_half_size, plate_radius, render_kernel, subpixel_kernels
 from focuspull.engines.physical.ladder import ladder_levels, plane_weight, pyramid_factor
+from focuspull.engines.physical.maxfilter import max3x3
 from focuspull.engines.physical.options import PhysicalOptions
 from focuspull.errors import EngineError, ImageDataError
 from focuspull.params import FrameParams
@@ -179,7 +180,7 @@ class PhysicalEngine(Engine):
         if opts.fill_occluded:
             # pixels next to much nearer ones sit on a depth edge, behind which their
             # planes continue hidden: where each slab has such pixels
-            neighbour_max = _max3x3(slab)
+            neighbour_max = max3x3(slab)
             edge = neighbour_max >= slab + _FILL_GAP
             # how blurred the occluder met across each edge pixel is: the largest |level|
             # of the nearer slabs, at an end of their range (|level| is V-shaped)
@@ -566,22 +567,6 @@ def _highlight_boost(colour: torch.Tensor, radius: torch.Tensor, opts: PhysicalO
     # an in-focus pixel keeps its value: the boost only restores light that the blur spreads
     blur = radius.abs().clamp(max=1.0)
     return 1.0 + (gain - 1.0) * ramp * blur
-
-
-def _max3x3(x: torch.Tensor) -> torch.Tensor:
-    """(H, W) maximum over each pixel's 3x3 neighbourhood inside the frame (``max_pool2d`` 3/1/1, in two 1-D passes)."""
-    out = x
-    for dim in (0, 1):
-        n = x.shape[dim]
-        if n < 2:
-            continue
-        pairs = torch.maximum(out.narrow(dim, 0, n - 1), out.narrow(dim, 1, n - 1))  # i and i + 1
-        wider = torch.empty_like(out)
-        wider.narrow(dim, 1, n - 2).copy_(torch.maximum(pairs.narrow(dim, 0, n - 2), pairs.narrow(dim, 1, n - 2)))
-        wider.narrow(dim, 0, 1).copy_(pairs.narrow(dim, 0, 1))
-        wider.narrow(dim, n - 1, 1).copy_(pairs.narrow(dim, n - 2, 1))
-        out = wider
-    return out
 
 
 def _block_keys(slab: torch.Tensor) -> tuple[torch.Tensor, int, int, int]:

@@ -29,6 +29,7 @@ import torch.nn.functional as F
 
 from focuspull.engines.physical.kernels import KernelShape, kernel_taps, render_kernel
 from focuspull.engines.physical.ladder import plane_weight
+from focuspull.engines.physical.maxfilter import window_max
 
 #: a light pixel's luminance is at least this many times the brightest pixel of the ring around it
 PEAK_RATIO = 4.0
@@ -67,25 +68,14 @@ def _ring_offsets(device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     return dy[on_ring], dx[on_ring]
 
 
-def _window_max(x: torch.Tensor, n: int, dim: int) -> torch.Tensor:
-    """Maximum over each run of n consecutive values along ``dim`` (length L - n + 1), by doubling windows."""
-    span = 1
-    while span < n:
-        step = min(span, n - span)
-        length = x.shape[dim] - step
-        x = torch.maximum(x.narrow(dim, 0, length), x.narrow(dim, step, length))
-        span += step
-    return x
-
-
 def _ring_max(luma: torch.Tensor) -> torch.Tensor:
     """(H, W) brightest pixel on the ring RING_PX away from each pixel (the border replicated)."""
     height, width = luma.shape
     n = 2 * RING_PX + 1
     padded = F.pad(luma[None, None], (RING_PX,) * 4, mode="replicate")[0, 0]
     # the ring's top and bottom sides (n wide) and its left and right sides (corners excluded)
-    across = _window_max(padded, n, 1)
-    down = _window_max(padded[1:-1], n - 2, 0)
+    across = window_max(padded, n, 1)
+    down = window_max(padded[1:-1], n - 2, 0)
     ring = torch.maximum(across[:height], across[n - 1 :])
     return torch.maximum(ring, torch.maximum(down[:, :width], down[:, n - 1 :]))
 
