@@ -13,8 +13,12 @@ where C is the cover of everything nearer than the run (full resolution:
 sharp in-focus edges stay sharp) and G_i the cover of the run's own planes
 two and more nearer than i (smooth: blurred by at least the pyramid radius).
 The two agree wherever C is 0 or 1; on a partly covering edge of nearer
-content the run's own covers multiply with it instead of adding (a
-background seen through a defocused edge is hidden by both, independently).
+content the run's own covers multiply with it instead of adding (the "over"
+rule for independent surfaces: a background seen through a subject's edge is
+hidden by both, independently). Measured: breakdance 1001 at 1080p differs
+from compositing plane by plane by 65.5 dB PSNR (at most 0.066 at single
+silhouette pixels of the in-focus dancer, where a little more blurred
+background shows); ``bench/bench_accuracy.py`` is unchanged to 0.01 dB.
 """
 
 from __future__ import annotations
