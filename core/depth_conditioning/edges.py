@@ -34,7 +34,9 @@ refinement works like a trimap-based matting of each depth edge:
    colours do not tell the sides apart, the edge stays where the depth put it.
 4. **Noise along the edge** is averaged away with the pixels of the same
    surface nearby (within ``SAME_SURFACE`` x the spread of the pixel's own
-   disparity, every other pixel of a (2 x ``BAND_RADIUS_PX`` + 1)^2 window), never across it.
+   disparity, every other pixel of a (2 x ``BAND_RADIUS_PX`` + 1)^2 window), never across it:
+   in the band and ``GUIDED_REACH_PX`` beyond it, where the guided filter's window would
+   still reach across the edge and mix the two surfaces' depths.
 5. **Elsewhere** (no depth edge near), a guided filter (He et al.) with the
    plate's luminance as guide averages noise away while keeping the small
    depth steps that follow the plate; where the depth is constant over its
@@ -79,6 +81,8 @@ BAND_RADIUS_PX = 6
 #: guided filter: half-size of its window and its regulariser (in guide units squared)
 GUIDED_RADIUS_PX = 3
 GUIDED_EPS = 0.1 ** 2
+#: how far beyond the band the guided filter's window (and its coefficients' mean) would reach across an edge
+GUIDED_REACH_PX = 3
 #: band pixels averaged at once (bounds memory: chunk x window)
 _CHUNK = 65536
 
@@ -104,10 +108,13 @@ def refine_edges(disparity: "np.ndarray", rgb: "np.ndarray", radius_px: int = 9)
     band = edge_band(smooth, spread, reach)
     if bool(band.any()):
         moved = _snap_to_plate(d, guide, band, radius_px + reach, reach, same)
-        smoothed = _same_surface_mean(moved, band, BAND_RADIUS_PX, same)
+        # the guided filter's window reaches GUIDED_REACH_PX: nearer an edge it would mix the two surfaces
+        wide = reach + GUIDED_REACH_PX
+        near_edge = edge_band(smooth, spread, wide)
+        smoothed = _same_surface_mean(moved, near_edge, BAND_RADIUS_PX, same)
         # a band around a jump that is only noise (no step survives a 5x5 mean) is filtered like the rest
-        real = local_range(smooth, reach) > same
-        out = torch.where(band & real, smoothed, out)
+        real = local_range(smooth, wide) > same
+        out = torch.where(near_edge & real, smoothed, out)
     # the guided filter's local linear model can overshoot near sky (0) or the nearest
     # surface; a filter adds no depth the map did not have
     return out.clamp_(float(d.min()), float(d.max())).numpy()

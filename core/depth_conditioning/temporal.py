@@ -20,11 +20,14 @@ one frame of the shot:
    neighbours in time, weights ``weight ** |k|`` for the frame k away (a
    forward and a backward exponential filter combined: no lag, no
    direction). Where the flow fails (occlusions, disocclusions, wrong flow)
-   the filter restarts from the frame's own value, and it leaves depth
-   edges alone (pixels within 2 px of a jump of ``SAME_SURFACE`` x the
-   shot's spread, and neighbours that far from the pixel's own value: the
-   flow is least sure there, and a sub-pixel error would mix two
-   surfaces), so moving edges do not smear. Pixel noise of variance v falls to
+   the filter restarts from the frame's own value, and a neighbour farther
+   than ``SAME_SURFACE`` x the shot's spread from the pixel's surface is
+   another surface and not averaged. At depth edges (within 2 px of such a
+   jump) the neighbour is the nearest sample along the flow, not an
+   interpolated one (which would mix the two surfaces), and must be within
+   that of the pixel's own value (not of its 5x5 mean, which mixes them
+   too): edge noise is averaged like the rest and moving edges do not
+   smear. Pixel noise of variance v falls to
    v (1 + w^2)(1 - w) / (1 + w)^3, 0.19 v at w = 0.5.
 
 Flow is computed on the plate at most ``FLOW_WIDTH_PX`` wide (quality
@@ -114,18 +117,24 @@ def stabilize(
     local = [cv2.blur(f, (5, 5)) for f in steady]  # edges and surfaces judged without the pixel noise
     on_edge = [cv2.dilate(f, square) - cv2.erode(f, square) > same for f in local]
 
-    def blend(moved: "np.ndarray", valid: "np.ndarray", own: "np.ndarray", t: int) -> "np.ndarray":
-        valid = valid & ~on_edge[t] & (np.abs(moved - local[t]) <= same)
-        return np.where(valid, weight * moved + (1.0 - weight) * own, own)
+    def blend(values: "np.ndarray", t: int, u: int) -> "np.ndarray":
+        """Frame u's filtered ``values`` moved onto frame t and blended with frame t's own."""
+        own = steady[t]
+        moved, nearest, valid = links.onto(values, t, u)
+        # off edges: a neighbour on the same surface as the pixel's 5x5 mean; at edges: the one
+        # nearest sample (an interpolated one mixes the two surfaces) on the pixel's own surface
+        moved = np.where(on_edge[t], nearest, moved)
+        alike = np.where(on_edge[t], np.abs(nearest - own) <= same, np.abs(moved - local[t]) <= same)
+        return np.where(valid & alike, weight * moved + (1.0 - weight) * own, own)
 
     forward = [steady[0]]
     for t in range(1, len(steady)):
-        forward.append(blend(*links.onto(forward[t - 1], t, t - 1), steady[t], t))
+        forward.append(blend(forward[t - 1], t, t - 1))
     backward = steady[-1]
     out: list[np.ndarray] = [np.empty(0, np.float32)] * len(steady)
     for t in reversed(range(len(steady))):
         if t < len(steady) - 1:
-            backward = blend(*links.onto(backward, t, t + 1), steady[t], t)
+            backward = blend(backward, t, t + 1)
         out[t] = ((forward[t] + backward - (1.0 - weight) * steady[t]) / (1.0 + weight)).astype(np.float32)
     return out
 
@@ -174,16 +183,18 @@ class _Links:
         return map_x, map_y, ok
 
     @staticmethod
-    def _remap(values: "np.ndarray", map_x: "np.ndarray", map_y: "np.ndarray") -> "np.ndarray":
+    def _remap(values: "np.ndarray", map_x: "np.ndarray", map_y: "np.ndarray", nearest: bool = False) -> "np.ndarray":
         from focuspull.flow import require_cv2
 
         cv2 = require_cv2()
-        return cv2.remap(values, map_x, map_y, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        return cv2.remap(values, map_x, map_y, interpolation=cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR,
+                         borderMode=cv2.BORDER_REPLICATE)
 
-    def onto(self, values: "np.ndarray", t: int, u: int) -> tuple["np.ndarray", "np.ndarray"]:
-        """Frame u's ``values`` moved onto frame t's pixels, and where that is trusted."""
+    def onto(self, values: "np.ndarray", t: int, u: int) -> tuple["np.ndarray", "np.ndarray", "np.ndarray"]:
+        """Frame u's ``values`` moved onto frame t's pixels (interpolated, and the nearest sample),
+        and where that is trusted."""
         map_x, map_y, ok = self._maps(t, u)
-        return self._remap(values, map_x, map_y), ok
+        return self._remap(values, map_x, map_y), self._remap(values, map_x, map_y, nearest=True), ok
 
     def fit(self, current: "np.ndarray", previous: "np.ndarray", t: int, pivot: float) -> tuple[float, float]:
         """(a, b) with previous (warped onto t) - pivot ~ a (current - pivot) + b; (1, 0) when unsure.
@@ -193,7 +204,7 @@ class _Links:
         """
         import numpy as np
 
-        target, valid = self.onto(previous, t, t - 1)
+        target, _, valid = self.onto(previous, t, t - 1)
         if valid.mean() < _MIN_FIT_SHARE:
             return 1.0, 0.0
         x, y = current[valid] - pivot, target[valid] - pivot
