@@ -116,6 +116,26 @@ def test_an_edge_moves_inwards_and_outwards_even_where_most_of_the_window_is_wro
     assert int(((np.abs(out - truth) > 0.1) & off_rim).sum()) == 0
 
 
+@pytest.mark.parametrize("offset_px", [-3, 3], ids=["eroded", "dilated"])
+def test_an_edge_moves_where_the_sides_colours_overlap_pixel_by_pixel(offset_px):
+    """Disc and background differ by 0.12 in two channels on average, their pixels by up to 0.2
+    more (noise of +-0.1): many a pixel's colour is nearer the other side's, a stretch of edge's
+    layers are not."""
+    rng = np.random.default_rng(7)
+    yy, xx = np.mgrid[:H, :W]
+    distance = np.hypot(yy - H / 2, xx - W / 2)
+    inside = distance < 28
+    rgb = np.where(inside[..., None], (0.52, 0.45, 0.38), (0.4, 0.45, 0.5)) + rng.uniform(-0.1, 0.1, (H, W, 3))
+    rgb = rgb.astype(np.float32) ** 2.2  # the step compares colours as a viewer shows them
+    truth = np.where(inside, 0.9, 0.2).astype(np.float32)
+    degraded = np.where(distance < 28 + offset_px, 0.9, 0.2).astype(np.float32)
+    out = refine_edges(degraded, rgb)
+    wrong_before = int((np.abs(degraded - truth) > 0.1).sum())
+    assert wrong_before > 400
+    # what is left is the two layers at the plate's edge, matted pixel by pixel through the noise
+    assert int((np.abs(out - truth) > 0.1).sum()) < 0.15 * wrong_before
+
+
 def test_an_anti_aliased_rim_keeps_its_depth():
     """Rim pixels are half disc, half background: neither side clearly; a correct edge stays put."""
     rgb, truth, _ = textured_disc_scene()

@@ -8,30 +8,30 @@ refinement works like a trimap-based matting of each depth edge:
 
 1. **The band.** Depth edges are found on a lightly smoothed copy (a jump of
    more than ``EDGE_STEP`` x the frame's spread within 3 px); the pixels
-   within radius / 2 + 1 px of them, on both sides, are *unknown* (the
-   edge may be anywhere in there); the rest is *known*.
-2. **Two colour models per pixel**, from known pixels only, in a window of
-   radius 1.5 x radius around it: the *near* side (known pixels nearer than
-   the middle of the window's disparity range) and the *far* side, each a
-   mean colour and an isotropic variance (box sums: the cost does not grow
-   with the radius). Known pixels are outside the band, so a misplaced edge
-   does not vote for itself, whatever the share of wrong pixels near it.
-3. **Each band pixel** is classified by the likelihood of its colour under
-   the two Gaussians. It moves to the other side's disparity (the nearest or
-   farthest value within radius / 2 + 1 px: the surface just across the
-   edge) only on clear evidence: the two models are apart (their means
-   differ by ``SEPARATION`` x their pooled deviation), the other side is
-   ``SWITCH_NATS`` more likely, and the pixel's colour is mostly the other
-   side's (projected on the line between the two means, an alpha beyond
-   ``ALPHA_SWITCH`` from its own side: an anti-aliased rim pixel stays).
-   The pixel must be on one of the edge's two surfaces, and the window must
-   hold no third one (at a junction of three layers the models mix them).
-   Pushing a pixel back (near to far) takes ``PUSH_BACK`` times the evidence
-   of pulling one forward: a subject's pixel sent behind glows into the
-   blur, a background pixel kept in front only stays sharp.
-   So an edge moves outwards (an eroded subject grows back) and inwards (a
-   dilated one loses its band of background) alike; where the plate's
-   colours do not tell the sides apart, the edge stays where the depth put it.
+   within radius / 2 + 1 px of them, on both sides, are where the edge may
+   truly be.
+2. **Layers along the normal.** Each band pixel's layer is its distance
+   from the other side of the depth edge (Euclidean, rounded: 1 next to it):
+   1, 2, ... on the near side, -1, -2, ... on the far side.
+3. **Each stretch of edge** decides where the plate's edge is: over a
+   window of ``SEGMENT_SHARE`` x radius around a pixel, the mean colour of
+   each layer is taken from the window's pixels of the same edge (the same
+   two surfaces: another edge nearby or a junction of three layers has its
+   own layers), and the plate's edge is between the two neighbouring layers
+   whose means differ most, among differences that the layers' own texture
+   does not explain (``SHIFT_Z`` squared standard errors). Where that jump
+   is ``SHIFT_FACTOR`` times the one across the depth edge itself, the
+   pixels between the two edges change side (they take the disparity just
+   across: the nearest or farthest value within radius / 2 + 1 px), and the
+   two layers at the plate's edge are matted: each pixel goes with the
+   layer mean its colour is nearer to (an alpha beyond 0.5 along the line
+   between them), since a distance rounded to a layer is half a pixel off.
+   The whole stretch decides, not a pixel's colour, so the edge is found
+   where the sides' colours overlap pixel by pixel (texture averages out
+   along the edge), and it moves in (a dilated subject loses its band of
+   background) and out (an eroded one grows back) on the same evidence. A
+   pixel of a third surface between the two (a thin strip of a middle
+   layer) stays; where the plate shows no edge, the depth's edge stays.
 4. **Noise along the edge** is averaged away with the pixels of the same
    surface nearby (within ``SAME_SURFACE`` x the spread of the pixel's own
    disparity, every other pixel of a (2 x ``BAND_RADIUS_PX`` + 1)^2 window), never across it:
@@ -46,8 +46,9 @@ refinement works like a trimap-based matting of each depth edge:
 Everything is relative to the frame's disparity spread, so it works for any
 disparity unit. The guide is the plate's colour through a 1/2.2 power (a
 viewer's contrast), values above 1 saturated. Window sums and maxima are
-separable running sums and doubling maxima, so a 1080p frame costs a few
-tenths of a second whatever the radius.
+separable running sums and doubling maxima, and the layers' colours are
+gathered for every other pixel each way (a stretch's decision is shared with
+its neighbours), so a 1080p frame costs about a second.
 """
 
 from __future__ import annotations
@@ -64,18 +65,18 @@ if TYPE_CHECKING:
 EDGE_STEP = 0.04
 #: disparities closer than this fraction of the spread are one surface
 SAME_SURFACE = 0.1
-#: smallest colour deviation of a side's model (display 0..1 per channel): flat colour is not certainty
+#: smallest colour deviation of a layer (display 0..1 per channel): flat colour is not certainty
 COLOUR_FLOOR = 0.03
-#: the sides' mean colours must differ by this many pooled deviations for the plate to show the edge
-SEPARATION = 1.5
-#: a side needs this share of the window's pixels (known, on that side) to have a model
-MIN_SHARE = 0.02
-#: log-likelihood (nats) by which the other side must explain a pixel's colour better to take it
-SWITCH_NATS = 2.0
-#: a pixel changes side only when its alpha towards the other side's colour is beyond this
-ALPHA_SWITCH = 0.35
-#: how many times the evidence a pixel needs to move back (near -> far) than forward
-PUSH_BACK = 3.0
+#: half-size of the stretch of edge that decides together, as a share of the edge radius
+SEGMENT_SHARE = 0.8
+#: a colour jump between layers is an edge only beyond this many squared standard errors of the difference
+SHIFT_Z = 9.0
+#: ... and the stretch moves only where it is this many times the jump across the depth edge
+SHIFT_FACTOR = 2.0
+#: ... and at least this (display colour units)
+SHIFT_FLOOR = 0.03
+#: a layer needs this many pixels in the window to have a mean colour
+SHIFT_MIN_COUNT = 4
 #: half-size of the window of the same-surface mean along depth edges (every other pixel of it)
 BAND_RADIUS_PX = 6
 #: guided filter: half-size of its window and its regulariser (in guide units squared)
@@ -107,7 +108,7 @@ def refine_edges(disparity: "np.ndarray", rgb: "np.ndarray", radius_px: int = 9)
     smooth = box_mean(d, 2)
     band = edge_band(smooth, spread, reach)
     if bool(band.any()):
-        moved = _snap_to_plate(d, guide, band, radius_px + reach, reach, same)
+        moved = _shift_to_colour_edge(d, guide, band, round(SEGMENT_SHARE * radius_px), reach, same)
         # the guided filter's window reaches GUIDED_REACH_PX: nearer an edge it would mix the two surfaces
         wide = reach + GUIDED_REACH_PX
         near_edge = edge_band(smooth, spread, wide)
@@ -126,70 +127,111 @@ def edge_band(smooth: "torch.Tensor", spread: float, radius_px: int) -> "torch.T
     return max_filter(edge.float(), radius_px) > 0
 
 
-def _snap_to_plate(d: "torch.Tensor", guide: "torch.Tensor", band: "torch.Tensor", window_px: int,
-                   reach_px: int, same: float) -> "torch.Tensor":
-    """``d`` with each band pixel on the side of its edge that the plate's colour says (steps 2, 3).
-
-    The models are window means over hundreds of pixels: they are computed on 2x2 averages
-    (a quarter of the work) and read bilinearly at the band's pixels."""
+def _shift_to_colour_edge(d: "torch.Tensor", guide: "torch.Tensor", band: "torch.Tensor", window_px: int,
+                          reach_px: int, same: float) -> "torch.Tensor":
+    """``d`` with each stretch of depth edge moved to the plate's colour edge along its normal
+    (steps 2 and 3 of the module's description)."""
     import torch
-    import torch.nn.functional as F
 
-    radius = max(1, round(window_px / 2))
-    small = F.avg_pool2d(torch.cat([d[None], guide, (~band).to(d.dtype)[None]])[None], 2, ceil_mode=True)[0]
-    half_d, half_guide, known = small[0], small[1:4], small[4]
-    half_hi, half_lo = max_filter(half_d, radius), -max_filter(-half_d, radius)
-    near = (half_d > 0.5 * (half_hi + half_lo)).to(d.dtype) * known
-    power = (half_guide * half_guide).sum(dim=0)
-    sums = box_sum(torch.stack([known, *(known * half_guide), known * power,
-                                near, *(near * half_guide), near * power]), radius) / (2 * radius + 1) ** 2
+    # sides from a window twice the reach: every pixel that a layer can reach has one
+    wide_hi, wide_lo = max_filter(d, 2 * reach_px), -max_filter(-d, 2 * reach_px)
+    near = d > 0.5 * (wide_hi + wide_lo)
+    layer = _distance_layers(near, reach_px) * band
+    hi, lo = max_filter(d, reach_px), -max_filter(-d, reach_px)
     ys, xs = band.nonzero(as_tuple=True)
-    sums = _bilinear_at(sums, ys, xs)
-    colour = guide[:, ys, xs]
-    models = []
-    for side in (sums[5:], sums[:5] - sums[5:]):
-        count = side[0].clamp(min=1e-6)
-        mean = side[1:4] / count
-        variance = (side[4] / count - (mean * mean).sum(dim=0)).clamp(min=0.0) / 3 + COLOUR_FLOOR ** 2
-        log_likelihood = -0.5 * ((colour - mean) ** 2).sum(dim=0) / variance - 1.5 * torch.log(variance)
-        models.append((side[0], mean, variance, log_likelihood))
-    (n_near, mean_near, var_near, ll_near), (n_far, mean_far, var_far, ll_far) = models
-    gap = mean_near - mean_far
-    separable = ((n_near > MIN_SHARE) & (n_far > MIN_SHARE)
-                 & ((gap * gap).sum(dim=0) > SEPARATION ** 2 * (var_near + var_far)))
-    # the surfaces just across the edge, and which of them the pixel is on now
-    across_hi, across_lo = max_filter(d, reach_px)[ys, xs], -max_filter(-d, reach_px)[ys, xs]
-    own = d[ys, xs]
-    is_near = own > 0.5 * (across_hi + across_lo)
-    alpha = ((colour - mean_far) * gap).sum(dim=0) / (gap * gap).sum(dim=0).clamp(min=1e-12)
-    # pushing a pixel back (near -> far) needs more evidence than pulling one forward: a subject's
-    # pixel sent behind spreads its colour into the blur, a background pixel kept in front only
-    # stays as sharp as its neighbour
-    evidence = torch.where(is_near, (ll_far - ll_near) / PUSH_BACK, ll_near - ll_far)
-    clear = torch.where(is_near, alpha < ALPHA_SWITCH / PUSH_BACK, alpha > 1.0 - ALPHA_SWITCH)
+    # a stretch's decision: made at every other pixel both ways, shared with the neighbours
+    columns = (d.shape[1] + 1) // 2
+    cells, which = torch.unique((ys // 2) * columns + xs // 2, return_inverse=True)
+    count, mean, variance = _layer_colours(layer, guide, hi, lo, (cells // columns) * 2, (cells % columns) * 2,
+                                           window_px, reach_px, same)
+    jump = (mean[1:] - mean[:-1]).norm(dim=1)  # (L - 1, M): between layer j and j + 1
+    present = (count[1:] >= SHIFT_MIN_COUNT) & (count[:-1] >= SHIFT_MIN_COUNT)
+    # a jump that the layers' own texture explains is not an edge: squared z of the difference of means
+    error = (variance + COLOUR_FLOOR ** 2) / count.clamp(min=1)
+    edge_like = torch.where(present & (jump ** 2 > SHIFT_Z * (error[1:] + error[:-1])), jump, torch.zeros_like(jump))
+    current = reach_px - 1  # index of the jump between layers -1 and 1: the depth edge
+    best = edge_like.argmax(dim=0)
+    strongest = edge_like.gather(0, best[None])[0]
+    moves = (best != current) & present[current] & (strongest > SHIFT_FACTOR * jump[current]) & (strongest > SHIFT_FLOOR)
+    # the plate's edge is between layer indices best and best + 1 (0 = layer -reach .. 2 reach - 1 = reach)
+    index = torch.where(layer > 0, layer + reach_px - 1, layer + reach_px)[ys, xs]
+    layers_at = mean.permute(2, 0, 1)[which]  # (N, L, 3)
+    best = best[which]
+    far_mean = layers_at.gather(1, best[:, None, None].expand(-1, 1, 3))[:, 0]
+    near_mean = layers_at.gather(1, (best + 1)[:, None, None].expand(-1, 1, 3))[:, 0]
+    # the two layers at the plate's edge are matted: a rounded distance is half a pixel off
+    gap = near_mean - far_mean
+    alpha = ((guide[:, ys, xs].T - far_mean) * gap).sum(dim=1) / (gap * gap).sum(dim=1).clamp(min=1e-12)
+    at_edge = (index == best) | (index == best + 1)
+    goes_near = torch.where(at_edge, alpha > 0.5, index > best)
+    was_near = layer[ys, xs] > 0
+    own, across_hi, across_lo = d[ys, xs], hi[ys, xs], lo[ys, xs]
     # a pixel of a third surface between the two (a thin strip of a middle layer) is not either side's
     on_a_side = torch.minimum((own - across_hi).abs(), (own - across_lo).abs()) <= same
-    # the models describe the window's two extreme surfaces: they are the edge's own only where
-    # the window holds no third one (at a junction of three layers a switch may jump past a thin one)
-    hy, hx = (ys // 2).clamp(max=half_d.shape[0] - 1), (xs // 2).clamp(max=half_d.shape[1] - 1)
-    two_surfaces = ((half_hi[hy, hx] - across_hi).abs() <= same) & ((half_lo[hy, hx] - across_lo).abs() <= same)
-    switch = separable & on_a_side & two_surfaces & (evidence > SWITCH_NATS) & clear
+    moves = moves[which] & on_a_side & (layer[ys, xs] != 0) & (goes_near != was_near)
     out = d.clone()
-    out[ys, xs] = torch.where(switch, torch.where(is_near, across_lo, across_hi), own)
+    out[ys, xs] = torch.where(moves, torch.where(goes_near, across_hi, across_lo), own)
     return out
 
 
-def _bilinear_at(half: "torch.Tensor", ys: "torch.Tensor", xs: "torch.Tensor") -> "torch.Tensor":
-    """(C, N) values of the half-resolution (C, h, w) maps at full-resolution pixels (ys, xs)."""
-    h, w = half.shape[-2:]
-    fy = ((ys.to(half.dtype) + 0.5) / 2 - 0.5).clamp(0, h - 1)
-    fx = ((xs.to(half.dtype) + 0.5) / 2 - 0.5).clamp(0, w - 1)
-    y0, x0 = fy.floor().long(), fx.floor().long()
-    y1, x1 = (y0 + 1).clamp(max=h - 1), (x0 + 1).clamp(max=w - 1)
-    wy, wx = fy - y0, fx - x0
-    top = half[:, y0, x0] * (1 - wx) + half[:, y0, x1] * wx
-    bottom = half[:, y1, x0] * (1 - wx) + half[:, y1, x1] * wx
-    return top * (1 - wy) + bottom * wy
+def _distance_layers(near: "torch.Tensor", reach_px: int) -> "torch.Tensor":
+    """(H, W) int: each pixel's Euclidean distance to the nearest pixel of the other side, rounded
+    (1 next to it), positive on the near side and negative on the far side, up to ``reach_px``;
+    0 beyond."""
+    import torch
+    import torch.nn.functional as F
+
+    h, w = near.shape
+    r = reach_px
+    padded = F.pad(near[None, None].float(), (r, r, r, r), mode="replicate")[0, 0] > 0
+    best = torch.full(near.shape, float("inf"))
+    for dy in range(-r, r + 1):
+        for dx in range(-r, r + 1):
+            length = (dy * dy + dx * dx) ** 0.5
+            if 0 < length <= r + 0.5:
+                other = padded[r + dy : r + dy + h, r + dx : r + dx + w] != near
+                best = torch.where(other & (length < best), length, best)
+    layer = best.round().clamp(min=1)
+    layer = torch.where(layer <= r, layer, torch.zeros_like(layer)).long()
+    return torch.where(near, layer, -layer)
+
+
+def _layer_colours(layer: "torch.Tensor", guide: "torch.Tensor", hi: "torch.Tensor", lo: "torch.Tensor",
+                   ys: "torch.Tensor", xs: "torch.Tensor", window_px: int, reach_px: int,
+                   same: float) -> "tuple[torch.Tensor, torch.Tensor, torch.Tensor]":
+    """(L, N) pixel counts, (L, 3, N) mean colours and (L, N) colour variances (summed over the
+    channels) of the L = 2 reach distance layers around the pixels (ys, xs), from the window's pixels of the same edge (within ``same`` of the pixel's two
+    surfaces: another edge nearby, a junction, has its own layers)."""
+    import torch
+    import torch.nn.functional as F
+
+    r = window_px
+    levels = 2 * reach_px
+    index = torch.where(layer > 0, layer + reach_px - 1, layer + reach_px)  # -reach..-1, 1..reach -> 0..2 reach - 1
+    index = torch.where(layer == 0, torch.full_like(index, levels), index)  # in no layer
+    maps = F.pad(torch.cat([guide, hi[None], lo[None]])[None], (r, r, r, r))[0]
+    outside = F.pad(index[None, None].to(guide.dtype), (r, r, r, r), value=float(levels))[0]
+    padded = torch.cat([maps, outside]).reshape(maps.shape[0] + 1, -1)
+    row = guide.shape[2] + 2 * r
+    dy, dx = torch.meshgrid(torch.arange(-r, r + 1), torch.arange(-r, r + 1), indexing="ij")
+    offsets = (dy * row + dx).reshape(-1)
+    centres = (ys + r) * row + (xs + r)
+    sums = torch.zeros(centres.numel(), levels + 1, 5)
+    chunk = max(1, _CHUNK // 16)
+    for start in range(0, centres.numel(), chunk):
+        c = centres[start : start + chunk]
+        at = c[:, None] + offsets[None, :]
+        same_edge = (((padded[3][at] - padded[3][c][:, None]).abs() <= same)
+                     & ((padded[4][at] - padded[4][c][:, None]).abs() <= same))
+        which = torch.where(same_edge, padded[5][at].long(), torch.full_like(at, levels))
+        colours = padded[:3][:, at].permute(1, 2, 0)  # (n, S, 3)
+        values = torch.cat([torch.ones(*at.shape, 1), colours, (colours * colours).sum(dim=-1, keepdim=True)], dim=-1)
+        sums[start : start + c.numel()].scatter_add_(1, which[..., None].expand(-1, -1, 5), values)
+    sums = sums[:, :levels].permute(1, 2, 0)  # (L, 5, N)
+    count = sums[:, 0]
+    mean = sums[:, 1:4] / count[:, None].clamp(min=1e-6)
+    variance = (sums[:, 4] / count.clamp(min=1e-6) - (mean * mean).sum(dim=1)).clamp(min=0.0)
+    return count, mean, variance
 
 
 def _same_surface_mean(d: "torch.Tensor", band: "torch.Tensor", radius_px: int, same: float) -> "torch.Tensor":
