@@ -152,7 +152,8 @@ def _shift_to_colour_edge(d: "torch.Tensor", guide: "torch.Tensor", band: "torch
     current = reach_px - 1  # index of the jump between layers -1 and 1: the depth edge
     best = edge_like.argmax(dim=0)
     strongest = edge_like.gather(0, best[None])[0]
-    moves = (best != current) & present[current] & (strongest > SHIFT_FACTOR * jump[current]) & (strongest > SHIFT_FLOOR)
+    moves = ((best != current) & present[current] & (strongest > SHIFT_FACTOR * jump[current])
+             & (strongest > SHIFT_FLOOR))
     # the plate's edge is between layer indices best and best + 1 (0 = layer -reach .. 2 reach - 1 = reach)
     index = torch.where(layer > 0, layer + reach_px - 1, layer + reach_px)[ys, xs]
     layers_at = mean.permute(2, 0, 1)[which]  # (N, L, 3)
@@ -200,8 +201,9 @@ def _layer_colours(layer: "torch.Tensor", guide: "torch.Tensor", hi: "torch.Tens
                    ys: "torch.Tensor", xs: "torch.Tensor", window_px: int, reach_px: int,
                    same: float) -> "tuple[torch.Tensor, torch.Tensor, torch.Tensor]":
     """(L, N) pixel counts, (L, 3, N) mean colours and (L, N) colour variances (summed over the
-    channels) of the L = 2 reach distance layers around the pixels (ys, xs), from the window's pixels of the same edge (within ``same`` of the pixel's two
-    surfaces: another edge nearby, a junction, has its own layers)."""
+    channels) of the L = 2 reach distance layers around the pixels (ys, xs), from the window's
+    pixels of the same edge (within ``same`` of the pixel's two surfaces: another edge nearby, a
+    junction, has its own layers)."""
     import torch
     import torch.nn.functional as F
 
