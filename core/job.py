@@ -103,8 +103,8 @@ class DepthSpec:
     )
     refine_edges: Literal["auto", "on", "off"] = field(
         default="auto",
-        metadata={"doc": "Move depth edges to the plate's edges (each pixel near a depth edge goes to the side "
-                  "whose colour it has, judged against both sides' colours away from the edge) and smooth the rest "
+        metadata={"doc": "Move depth edges to the plate's edges (each stretch of a depth edge moves, along its "
+                  "normal, to where the plate's colour jumps most clearly) and smooth the rest "
                   "with a guided filter, the plate as guide. auto: on for estimated depth, off for supplied depth "
                   "(its edges may be better than the plate's colours say) and metric depth."},
     )

@@ -105,9 +105,9 @@ def textured_disc_scene(seed: int = 3, radius: float = 24.0):
 
 @pytest.mark.parametrize("offset_px", [-4, 4], ids=["eroded", "dilated"])
 def test_an_edge_moves_inwards_and_outwards_even_where_most_of_the_window_is_wrong(offset_px):
-    """4 px off with radius 9: around a pixel of the wrong ring, most pixels of a 19-px window
-    at the subject's depth are background-coloured (dilated) or the other way round (eroded); the
-    sides' colour models come from outside the band, so the majority does not decide."""
+    """4 px off with radius 9: around a pixel of the wrong ring, most pixels of the window at the
+    subject's depth are background-coloured (dilated) or the other way round (eroded); the edge is
+    where the layers' mean colours jump, so the majority does not decide."""
     rgb, truth, distance = textured_disc_scene()
     degraded = np.where(distance < 24 + offset_px, 0.9, 0.2).astype(np.float32)
     out = refine_edges(degraded, rgb, radius_px=9)

@@ -3,8 +3,8 @@
 A depth map's edges often sit a few pixels off the subject's silhouette
 (eroded or dilated by an estimator, blurred by resampling); the render then
 lets the subject's colour glow into the blurred background, or keeps a sharp
-band of background around it. The plate knows where the silhouette is. The
-refinement works like a trimap-based matting of each depth edge:
+band of background around it. The plate knows where the silhouette is: each
+stretch of depth edge is moved, along its normal, to the plate's colour edge:
 
 1. **The band.** Depth edges are found on a lightly smoothed copy (a jump of
    more than ``EDGE_STEP`` x the frame's spread within 3 px); the pixels
@@ -19,7 +19,7 @@ refinement works like a trimap-based matting of each depth edge:
    two surfaces: another edge nearby or a junction of three layers has its
    own layers), and the plate's edge is between the two neighbouring layers
    whose means differ most, among differences that the layers' own texture
-   does not explain (``SHIFT_Z`` squared standard errors). Where that jump
+   does not explain (beyond 3 standard errors: ``SHIFT_Z`` in squares). Where that jump
    is ``SHIFT_FACTOR`` times the one across the depth edge itself, the
    pixels between the two edges change side (they take the disparity just
    across: the nearest or farthest value within radius / 2 + 1 px), and the
