@@ -637,8 +637,30 @@ def _pieces(grid: torch.Tensor, radius: float, height: int, width: int) -> list[
             if bool(part.any()):
                 y0, y1, x0, x1 = _grid_box(part, height - ty * _BLOCK, width - tx * _BLOCK)
                 pieces.append((y0 + ty * _BLOCK, y1 + ty * _BLOCK, x0 + tx * _BLOCK, x1 + tx * _BLOCK))
+    pieces = _merged(_merged(pieces, pad, by_rows=True), pad, by_rows=False)
     tiled = sum((y1 - y0 + pad) * (x1 - x0 + pad) for y0, y1, x0, x1 in pieces)
     return pieces if tiled < _TILE_GAIN * whole else [box]
+
+
+def _merged(boxes: list[tuple[int, int, int, int]], pad: float, by_rows: bool) -> list[tuple[int, int, int, int]]:
+    """Neighbouring boxes (along rows, or along columns) joined where their common padded box is no larger than both padded.
+
+    Every piece costs a fixed overhead beyond its pixels; two tiles of one
+    region side by side share their padding once joined.
+    """
+    def area(b: tuple[int, int, int, int]) -> float:
+        return (b[1] - b[0] + pad) * (b[3] - b[2] + pad)
+
+    out: list[tuple[int, int, int, int]] = []
+    for b in sorted(boxes, key=(lambda b: (b[0], b[2])) if by_rows else (lambda b: (b[2], b[0]))):
+        if out:
+            a = out[-1]
+            joined = (min(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), max(a[3], b[3]))
+            if area(joined) <= area(a) + area(b):
+                out[-1] = joined
+                continue
+        out.append(b)
+    return out
 
 
 def _align(box: tuple[int, int, int, int], factor: int) -> tuple[int, int, int, int]:
