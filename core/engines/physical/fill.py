@@ -55,12 +55,20 @@ def _half(x: torch.Tensor) -> torch.Tensor:
 
     Strided adds: several times faster on CPU than ``avg_pool2d``, equal up to float rounding.
     """
-    h, w = x.shape[-2:]
-    if h % 2 or w % 2:
-        # a replicated row/column averages with itself, which is the lone row/column's own mean
-        x = F.pad(x[None], (0, w % 2, 0, h % 2), mode="replicate")[0]
-    rows = x[:, 0::2] + x[:, 1::2]
-    return (rows[..., 0::2] + rows[..., 1::2]) * 0.25
+    c, h, w = x.shape
+    he, we = h - h % 2, w - w % 2
+    out = torch.empty(c, (h + 1) // 2, (w + 1) // 2, dtype=x.dtype, device=x.device)
+    rows = x[:, 0:he:2] + x[:, 1:he:2]
+    torch.add(rows[..., 0:we:2], rows[..., 1:we:2], out=out[:, : he // 2, : we // 2])
+    # a lone row or column is its own mean: counted twice (a lone corner four times)
+    if w % 2:
+        torch.mul(rows[..., -1], 2.0, out=out[:, : he // 2, -1])
+    if h % 2:
+        last = x[:, -1]
+        torch.add(last[:, 0:we:2], last[:, 1:we:2], out=out[:, -1, : we // 2]).mul_(2.0)
+        if w % 2:
+            torch.mul(last[:, -1], 4.0, out=out[:, -1, -1])
+    return out.mul_(0.25)
 
 
 def fill_hidden(data: torch.Tensor, nearer: torch.Tensor, reach_px: float | None = None) -> torch.Tensor:
