@@ -10,10 +10,10 @@ source has been converted:
 * :mod:`.outliers`: single pixels whose disparity matches none of their
   eight neighbours (salt-and-pepper) take their neighbours' median; a
   one-pixel-wide real structure (a pole, a wire) keeps its pixels.
-* :mod:`.edges`: depth edges move to the plate's edges (each pixel near a
-  depth edge goes to the side whose colour it has, the sides' colours
-  judged away from the edge) and the rest is smoothed by a guided filter
-  with the plate as guide.
+* :mod:`.edges`: depth edges move to the plate's edges (each stretch of a
+  depth edge shifts along its normal to where the plate's colours jump
+  most) and the rest is smoothed by a guided filter with the plate as
+  guide.
 * :mod:`.temporal`: the shot's per-frame scale/offset wobble is removed
   without pinning it to any frame (the shot's mean mapping is kept), then
   each pixel is averaged with its motion-compensated neighbours in time.

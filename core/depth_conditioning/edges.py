@@ -106,12 +106,13 @@ def refine_edges(disparity: "np.ndarray", rgb: "np.ndarray", radius_px: int = 9)
     out = torch.where(local_range(d, GUIDED_RADIUS_PX) > 0, out, d)
     reach = radius_px // 2 + 1
     smooth = box_mean(d, 2)
-    band = edge_band(smooth, spread, reach)
+    edges = depth_edges(smooth, spread)
+    band = max_filter(edges, reach) > 0
     if bool(band.any()):
         moved = _shift_to_colour_edge(d, guide, band, round(SEGMENT_SHARE * radius_px), reach, same)
         # the guided filter's window reaches GUIDED_REACH_PX: nearer an edge it would mix the two surfaces
         wide = reach + GUIDED_REACH_PX
-        near_edge = edge_band(smooth, spread, wide)
+        near_edge = max_filter(edges, wide) > 0
         smoothed = _same_surface_mean(moved, near_edge, BAND_RADIUS_PX, same)
         # a band around a jump that is only noise (no step survives a 5x5 mean) is filtered like the rest
         real = local_range(smooth, wide) > same
@@ -121,10 +122,9 @@ def refine_edges(disparity: "np.ndarray", rgb: "np.ndarray", radius_px: int = 9)
     return out.clamp_(float(d.min()), float(d.max())).numpy()
 
 
-def edge_band(smooth: "torch.Tensor", spread: float, radius_px: int) -> "torch.Tensor":
-    """(H, W) bool: pixels within ``radius_px`` of a depth edge of the 5x5 mean ``smooth`` of a map."""
-    edge = local_range(smooth, 1) > EDGE_STEP * spread
-    return max_filter(edge.float(), radius_px) > 0
+def depth_edges(smooth: "torch.Tensor", spread: float) -> "torch.Tensor":
+    """(H, W) float, 1 on the depth edges of the 5x5 mean ``smooth`` of a map (its bands are their max_filter)."""
+    return (local_range(smooth, 1) > EDGE_STEP * spread).float()
 
 
 def _shift_to_colour_edge(d: "torch.Tensor", guide: "torch.Tensor", band: "torch.Tensor", window_px: int,

@@ -116,7 +116,7 @@ class ReducedRun:
         self._next_plane(pieces)
 
     def visible(self, oy: int, ox: int, height: int, width: int) -> torch.Tensor:
-        """(1, height, width) at frame position (oy, ox): what the run's planes two and more nearer than the last added one leave visible (full resolution)."""
+        """(1, height, width) at frame position (oy, ox): what the run's planes leave visible to the plane added next (full resolution)."""
         f = self.factor
         # the enlarged canvas starts one reduced pixel before it (its ring of zeros);
         # one more reduced pixel each side keeps the interpolation exact inside the box

@@ -192,7 +192,8 @@ class PhysicalEngine(Engine):
         # front to back. Plane i is seen through what planes i+2 and nearer cover, never
         # through plane i+1, which holds the other share of the same pixels. Coverages
         # add (1 - sum, not a product of 1 - a): the planes partition one image, so a
-        # surface split between two planes still hides what is behind it completely.
+        # surface split between two planes still hides what is behind it completely
+        # (a run of reduced planes multiplies its own cover with the nearer ones': composite).
         cover = torch.zeros(1, height, width, dtype=torch.float32, device=image.device)
         pending: list[_Piece] = []
         order = list(reversed(range(len(levels))))
