@@ -14,8 +14,9 @@ Per frame:
    own radius (``sprites``): crisp rims and exact disks at every radius;
 3. plane by plane, front to back, the plane's premultiplied colour, alpha and
    weight are blurred with the aperture kernel of its radius (directly, by
-   FFT, or at 1/2, 1/4... resolution for large radii, on a crop around the
-   plane's pixels) and added where the nearer planes leave it visible;
+   FFT, or at 1/2, 1/4... resolution for large radii, on crops around the
+   plane's pixels: ``blocks``) and added where the nearer planes leave it
+   visible (a cat's-eye aperture varies over the frame: ``cateye``);
    consecutive planes at the same reduced resolution are composited among
    themselves at that resolution and enlarged once (``composite``);
 4. the sum is divided by its accumulated weight, which renormalises whatever
@@ -53,7 +54,7 @@ from torch.profiler import record_function
 
 from focuspull.aperture import ApertureSpec
 from focuspull.engines.base import Engine, EngineInput, EngineOutput
-from focuspull.engines.physical import composite, convolve, highlights, sprites
+from focuspull.engines.physical import blocks, cateye, composite, convolve, highlights, sprites
 from focuspull.engines.physical.fill import fill_hidden
 from focuspull.engines.physical.kernels import KernelShape, kernel_half_size, plate_radius, render_kernel, subpixel_kernels
 from focuspull.engines.physical.ladder import ladder_levels, plane_weight, pyramid_factor
@@ -67,8 +68,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: block size of the coarse slab-index map used to find each slab's bounding box
-_BLOCK = 16
 #: blurred weights below this are FFT rounding noise, not light: they are zeroed
 #: so pixels nothing reaches stay exactly unchanged
 _NOISE_WEIGHT = 1e-6
@@ -77,14 +76,8 @@ _EMPTY_WEIGHT = 1e-9
 #: a plane's hidden part is filled under content at least this many planes nearer
 #: (closer planes are a continuous surface, not an occluder)
 _FILL_GAP = 3
-#: planes whose bounding box is mostly empty are blurred in tiles of at least this size
-_TILE_PX = 256
-#: ... when the tiles' padded area is below this fraction of the box's
-_TILE_GAIN = 0.7
 #: consecutive reduced planes are composited as one run (``composite.ReducedRun``) from this many
 _RUN_MIN_PLANES = 3
-#: cat's-eye kernels vary over the frame: they are applied per cell of this grid
-_CATEYE_GRID = 5
 
 
 class PhysicalEngine(Engine):
@@ -175,7 +168,7 @@ class PhysicalEngine(Engine):
             sprites.take_out(stack[:3], found)
 
         acc = torch.zeros(stack.shape[0] + 1, height, width, dtype=torch.float32, device=image.device)
-        frame = _Frame(levels, slab, position, stack, _slab_blocks(slab), shape, abs_radius)
+        frame = _Frame(levels, slab, position, stack, blocks.slab_blocks(slab), shape, abs_radius)
         frame.sprites = found
         if opts.fill_occluded:
             # pixels next to much nearer ones sit on a depth edge, behind which their
@@ -188,7 +181,7 @@ class PhysicalEngine(Engine):
             abs_levels = level_t.abs()
             near_end = abs_levels[(slab[edge] + _FILL_GAP).clamp(max=last)]
             far_end = abs_levels[(neighbour_max[edge] + 1).clamp(max=last)]
-            frame.edge_reach = _slab_block_max(slab, torch.maximum(near_end, far_end), edge)
+            frame.edge_reach = blocks.slab_block_max(slab, torch.maximum(near_end, far_end), edge)
         # front to back. Plane i is seen through what planes i+2 and nearer cover, never
         # through plane i+1, which holds the other share of the same pixels. Coverages
         # add (1 - sum, not a product of 1 - a): the planes partition one image, so a
@@ -254,26 +247,12 @@ class PhysicalEngine(Engine):
         if frame.sprites is None:
             return None
         height, width = frame.slab.shape
-        if self.aperture.cat_eye > 0:
-            cell_h, cell_w = height / _CATEYE_GRID, width / _CATEYE_GRID
+        amount = self.aperture.cat_eye
 
-            def kernel_at(y: int, x: int) -> KernelShape:
-                cy = (min(int(y / cell_h), _CATEYE_GRID - 1) + 0.5) * cell_h
-                cx = (min(int(x / cell_w), _CATEYE_GRID - 1) + 0.5) * cell_w
-                return self._cat_eye_shape(frame.shape, cy, cx, height, width)
-        else:
-            def kernel_at(y: int, x: int) -> KernelShape:
-                return frame.shape
+        def kernel_at(y: int, x: int) -> KernelShape:
+            return cateye.cell_shape(frame.shape, amount, y, x, height, width) if amount > 0 else frame.shape
         with record_function("physical.sprites"):
             return sprites.draw(frame.sprites, i, kernel_at)
-
-    def _cat_eye_shape(self, shape: KernelShape, cy: float, cx: float, height: int, width: int) -> KernelShape:
-        """The aperture seen from frame position (cy, cx): two clipping circles parted along the radius."""
-        half_diag = 0.5 * math.hypot(height, width)
-        amount = self.aperture.cat_eye
-        # by `amount` radii in the corners
-        return KernelShape(**{**vars(shape), "clip_x": amount * (cx - width / 2) / half_diag,
-                              "clip_y": amount * (cy - height / 2) / half_diag})
 
     def _plane(self, i: int, frame: "_Frame") -> list[_Piece]:
         """Blurred (stack, weight) pieces of plane i at its reduced resolution (``_factor``), each with its place in the frame."""
@@ -288,7 +267,7 @@ class PhysicalEngine(Engine):
         if fill is not None:
             occupied |= fill[0]
         pieces = []
-        for box in _pieces(occupied, radius, height, width):
+        for box in blocks.plane_boxes(occupied, radius, height, width):
             piece = self._piece(i, box, factor, radius, frame, fill[1] if fill is not None else None)
             if piece is not None:
                 pieces.append(piece)
@@ -299,7 +278,7 @@ class PhysicalEngine(Engine):
     ) -> tuple[torch.Tensor, int, int] | None:
         """Blur the part of plane i inside ``box`` (blurring is linear: pieces add up); fill its hidden part that far."""
         height, width = frame.slab.shape
-        y0, y1, x0, x1 = _align(box, factor)
+        y0, y1, x0, x1 = blocks.align_box(box, factor)
         crop = (slice(max(y0, 0), min(y1, height)), slice(max(x0, 0), min(x1, width)))
         position = frame.position[crop]
         # tent weights: upper share of the slab below, lower share of the slab above
@@ -360,7 +339,7 @@ class PhysicalEngine(Engine):
         # dilated by its own reach, not by the frame's largest (a crowd's edges would
         # otherwise make every plane frame-sized)
         reach_px = torch.where(occluder > 0, occluder + abs(frame.levels[i]) + 1, 0.0)
-        reach_blocks = torch.ceil(reach_px / _BLOCK)
+        reach_blocks = torch.ceil(reach_px / blocks.BLOCK_PX)
         grid = torch.zeros_like(occluder, dtype=torch.bool)
         for reach in torch.unique(reach_blocks[reach_blocks > 0]).tolist():
             r = int(reach)
@@ -420,53 +399,13 @@ class PhysicalEngine(Engine):
         half = kernel_half_size(r, shape)
         with record_function("physical.convolve"):
             if self.aperture.cat_eye > 0:
-                blurred = self._convolve_cat_eye([(small, r)], factor, shape, half, (y0, x0), frame_size)
+                blurred = cateye.convolve_varying(small, r, shape, self.aperture.cat_eye, half, factor, (y0, x0), frame_size)
             else:
                 blurred = convolve.convolve_sum([(small, render_kernel(r, shape, half).to(small.device))])
         # FFT rounding leaves ~1e-8 everywhere in the crop: zero what no light reached
         # (before enlarging: a pixel between reduced pixels that are all zero stays zero)
         blurred.mul_(blurred[-1:] > _NOISE_WEIGHT)
         return blurred, y0 - half * factor, x0 - half * factor
-
-    def _convolve_cat_eye(
-        self,
-        parts: list[tuple[torch.Tensor, float]],
-        factor: int,
-        shape: KernelShape,
-        half: int,
-        origin: tuple[int, int],
-        frame_size: tuple[int, int],
-    ) -> torch.Tensor:
-        """Spatially varying kernels: a bilinear partition of unity over a grid of cells.
-
-        Each cell's share of the input is blurred with the kernel clipped for the
-        cell centre's position in the frame; the shares sum to one, so energy is kept.
-        """
-        height, width = frame_size
-        c, h, w = parts[0][0].shape
-        y0, x0 = origin
-        # cell-centre coordinates of the grid in frame pixels
-        grid = _CATEYE_GRID
-        centres_y = [(i + 0.5) * height / grid for i in range(grid)]
-        centres_x = [(j + 0.5) * width / grid for j in range(grid)]
-        ys = (torch.arange(h, dtype=torch.float32, device=parts[0][0].device) + 0.5) * factor + y0
-        xs = (torch.arange(w, dtype=torch.float32, device=parts[0][0].device) + 0.5) * factor + x0
-        wy = _hat_weights(ys, centres_y)
-        wx = _hat_weights(xs, centres_x)
-        out = None
-        for i, cy in enumerate(centres_y):
-            if not bool(wy[i].any()):
-                continue
-            for j, cx in enumerate(centres_x):
-                if not bool(wx[j].any()):
-                    continue
-                cell = wy[i][:, None] * wx[j][None, :]
-                clip = self._cat_eye_shape(shape, cy, cx, height, width)
-                cell_parts = [(x * cell, render_kernel(r, clip, half).to(x.device)) for x, r in parts]
-                y = convolve.convolve_sum(cell_parts)
-                out = y if out is None else out + y
-        assert out is not None  # the cells' weights sum to one: some cell holds the piece
-        return out
 
     # -- diagnostics ----------------------------------------------------------
     def _aux(self, radius: torch.Tensor, slab: torch.Tensor, share: torch.Tensor, levels: list[float]) -> dict[str, torch.Tensor]:
@@ -568,118 +507,3 @@ def _highlight_boost(colour: torch.Tensor, radius: torch.Tensor, opts: PhysicalO
     # an in-focus pixel keeps its value: the boost only restores light that the blur spreads
     blur = radius.abs().clamp(max=1.0)
     return 1.0 + (gain - 1.0) * ramp * blur
-
-
-def _block_keys(slab: torch.Tensor) -> tuple[torch.Tensor, int, int, int]:
-    """Per pixel, one integer for its (slab, block) pair; and the lowest slab, the grid's rows and cols."""
-    height, width = slab.shape
-    rows, cols = -(-height // _BLOCK), -(-width // _BLOCK)
-    block_y = (torch.arange(height, device=slab.device) // _BLOCK * cols)[:, None]
-    block_x = (torch.arange(width, device=slab.device) // _BLOCK)[None, :]
-    low = int(slab.min())
-    return (slab - low) * (rows * cols) + block_y + block_x, low, rows, cols
-
-
-def _slab_blocks(slab: torch.Tensor) -> dict[int, torch.Tensor]:
-    """Which blocks of pixels hold each slab: slab -> (rows, cols) bool, on the CPU."""
-    keys, low, rows, cols = _block_keys(slab)
-    held = torch.bincount(keys.flatten()).cpu() > 0
-    held = F.pad(held, (0, -held.numel() % (rows * cols))).view(-1, rows, cols)
-    found = held.flatten(1).any(dim=1).tolist()
-    return {low + k: held[k] for k in range(held.shape[0]) if found[k]}
-
-
-def _slab_block_max(slab: torch.Tensor, value: torch.Tensor, where: torch.Tensor) -> dict[int, torch.Tensor]:
-    """Per slab, the largest positive ``value`` (one per pixel of ``where``) of its pixels in each block: slab -> (rows, cols), on the CPU.
-
-    One reduction over (slab, block) pairs: a depth edge that jumps over many
-    slabs does not claim the slabs in between, as a min/max pyramid would.
-    Blocks without such pixels hold 0.
-    """
-    if value.numel() == 0:
-        return {}
-    keys, low, rows, cols = _block_keys(slab)
-    keys = keys[where]
-    grids = torch.zeros(int(keys.max()) // (rows * cols) + 1, rows * cols, dtype=torch.float32, device=slab.device)
-    grids.view(-1).scatter_reduce_(0, keys, value, reduce="amax")
-    grids = grids.view(-1, rows, cols).cpu()
-    found = (grids > 0).flatten(1).any(dim=1).tolist()
-    return {low + k: grids[k] for k in range(grids.shape[0]) if found[k]}
-
-
-def _grid_box(grid: torch.Tensor, height: int, width: int) -> tuple[int, int, int, int]:
-    """Pixel bounding box (y0, y1, x0, x1) of the true blocks of a grid."""
-    rows = torch.nonzero(grid.any(dim=1)).flatten()
-    cols = torch.nonzero(grid.any(dim=0)).flatten()
-    return (
-        int(rows[0]) * _BLOCK,
-        min((int(rows[-1]) + 1) * _BLOCK, height),
-        int(cols[0]) * _BLOCK,
-        min((int(cols[-1]) + 1) * _BLOCK, width),
-    )
-
-
-def _pieces(grid: torch.Tensor, radius: float, height: int, width: int) -> list[tuple[int, int, int, int]]:
-    """Boxes to blur a plane in: its bounding box, or tiles of it when that is cheaper.
-
-    A plane often holds a compact subject and a thin band of ground far apart;
-    their common box is mostly empty. Tiles, each cut to the content inside it
-    and padded by the kernel, then cost less FFT work.
-    """
-    box = _grid_box(grid, height, width)
-    pad = 2 * radius + 2
-    whole = (box[1] - box[0] + pad) * (box[3] - box[2] + pad)
-    tile = max(_TILE_PX, int(8 * radius)) // _BLOCK
-    rows, cols = grid.shape
-    pieces = []
-    for ty in range(0, rows, tile):
-        for tx in range(0, cols, tile):
-            part = grid[ty : ty + tile, tx : tx + tile]
-            if bool(part.any()):
-                y0, y1, x0, x1 = _grid_box(part, height - ty * _BLOCK, width - tx * _BLOCK)
-                pieces.append((y0 + ty * _BLOCK, y1 + ty * _BLOCK, x0 + tx * _BLOCK, x1 + tx * _BLOCK))
-    pieces = _merged(_merged(pieces, pad, by_rows=True), pad, by_rows=False)
-    tiled = sum((y1 - y0 + pad) * (x1 - x0 + pad) for y0, y1, x0, x1 in pieces)
-    return pieces if tiled < _TILE_GAIN * whole else [box]
-
-
-def _merged(boxes: list[tuple[int, int, int, int]], pad: float, by_rows: bool) -> list[tuple[int, int, int, int]]:
-    """Neighbouring boxes (along rows, or along columns) joined where their common padded box is no larger than both padded.
-
-    Every piece costs a fixed overhead beyond its pixels; two tiles of one
-    region side by side share their padding once joined.
-    """
-    def area(b: tuple[int, int, int, int]) -> float:
-        return (b[1] - b[0] + pad) * (b[3] - b[2] + pad)
-
-    out: list[tuple[int, int, int, int]] = []
-    for b in sorted(boxes, key=(lambda b: (b[0], b[2])) if by_rows else (lambda b: (b[2], b[0]))):
-        if out:
-            a = out[-1]
-            joined = (min(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), max(a[3], b[3]))
-            if area(joined) <= area(a) + area(b):
-                out[-1] = joined
-                continue
-        out.append(b)
-    return out
-
-
-def _align(box: tuple[int, int, int, int], factor: int) -> tuple[int, int, int, int]:
-    y0, y1, x0, x1 = box
-    return (y0 // factor * factor, -(-y1 // factor) * factor, x0 // factor * factor, -(-x1 // factor) * factor)
-
-
-def _hat_weights(coords: torch.Tensor, centres: list[float]) -> torch.Tensor:
-    """Piecewise-linear partition of unity over cell centres: (len(centres), len(coords))."""
-    c = torch.tensor(centres, dtype=coords.dtype, device=coords.device)
-    n = len(centres)
-    pos = torch.clamp(coords, c[0], c[-1])
-    if n == 1:
-        return torch.ones(1, coords.numel(), dtype=coords.dtype, device=coords.device)
-    spacing = c[1] - c[0]
-    idx = torch.clamp(((pos - c[0]) / spacing).floor().long(), 0, n - 2)
-    frac = (pos - c[idx]) / spacing
-    weights = torch.zeros(n, coords.numel(), dtype=coords.dtype, device=coords.device)
-    weights.scatter_(0, idx[None], (1 - frac)[None])
-    weights.scatter_add_(0, (idx + 1)[None], frac[None])
-    return weights
