@@ -49,6 +49,20 @@ def texture(height: int, width: int, seed: int = 0) -> torch.Tensor:
     return 0.05 + 1.95 * torch.rand(3, height, width, generator=g)
 
 
+def two_subjects_far_apart() -> tuple[torch.Tensor, torch.Tensor]:
+    """(3, 320, 960) textured ground receding over the frame, a light, and two near subjects in opposite corners.
+
+    At K = 60 and focus 0.4 the subjects' planes are blurred in tiles on the CPU.
+    """
+    h, w = 320, 960
+    rgb = texture(h, w, seed=5)
+    rgb[:, 40, 700] = 60.0
+    disp = torch.linspace(0.2, 0.6, h)[None, :, None].expand(1, h, w).clone()
+    disp[0][disk_mask(h, w, 60, 80, 40)] = 0.9
+    disp[0][disk_mask(h, w, 260, 880, 40)] = 0.9
+    return rgb, disp
+
+
 def footprint_radius(image: torch.Tensor, cy: float, cx: float) -> float:
     """Radius of a disk footprint from its second moment, sqrt(2 <d^2>), pixel area removed."""
     m = image.sum(dim=0) if image.ndim == 3 else image

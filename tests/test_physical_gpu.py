@@ -13,7 +13,7 @@ from focuspull.aperture import ApertureSpec
 from focuspull.engines.base import EngineInput
 from focuspull.engines.physical import PhysicalEngine, PhysicalOptions
 from focuspull.params import FrameParams
-from physical_scenes import disk_mask, footprint_radius, point_light, texture
+from physical_scenes import disk_mask, footprint_radius, point_light, texture, two_subjects_far_apart
 
 pytestmark = [
     pytest.mark.gpu,
@@ -50,6 +50,16 @@ def test_cuda_matches_cpu_on_a_scene_with_depth_edges(aperture: ApertureSpec) ->
     cpu = _render(rgb, disp, 0.5, 40.0, "cpu", aperture)
     gpu = _render(rgb, disp, 0.5, 40.0, "cuda", aperture).cpu()
     assert torch.allclose(cpu, gpu, atol=2e-3, rtol=1e-3)
+
+
+def test_cuda_blurs_each_plane_in_one_box_and_matches_the_cpus_tiles() -> None:
+    # the CPU tiles planes spread over the frame; CUDA blurs each in one box (kernel launches)
+    rgb, disp = two_subjects_far_apart()
+    cpu = _render(rgb, disp, 0.4, 60.0, "cpu")
+    gpu = _render(rgb, disp, 0.4, 60.0, "cuda").cpu()
+    a, b = cpu / (1 + cpu.abs()), gpu / (1 + gpu.abs())
+    assert float((a - b).abs().max()) < 0.005
+    assert float(gpu.sum()) == pytest.approx(float(cpu.sum()), rel=1e-4)
 
 
 def test_half_precision_plates_render_on_cuda() -> None:

@@ -70,14 +70,16 @@ def _grid_box(grid: torch.Tensor, height: int, width: int) -> tuple[int, int, in
     )
 
 
-def plane_boxes(grid: torch.Tensor, radius: float, height: int, width: int) -> list[tuple[int, int, int, int]]:
-    """Boxes to blur a plane in: its bounding box, or tiles of it when that is cheaper.
+def plane_boxes(grid: torch.Tensor, radius: float, height: int, width: int, tiled: bool = True) -> list[tuple[int, int, int, int]]:
+    """Boxes to blur a plane in: its bounding box, or (``tiled``) tiles of it when that is cheaper.
 
     A plane often holds a compact subject and a thin band of ground far apart;
     their common box is mostly empty. Tiles, each cut to the content inside it
     and padded by the kernel, then cost less FFT work.
     """
     box = _grid_box(grid, height, width)
+    if not tiled:
+        return [box]
     pad = 2 * radius + 2
     whole = (box[1] - box[0] + pad) * (box[3] - box[2] + pad)
     tile = max(_TILE_PX, int(8 * radius)) // BLOCK_PX

@@ -90,6 +90,11 @@ class PhysicalEngine(Engine):
     ) -> None:
         # scene-linear in and out: the colour config is kept for the contract, not used
         super().__init__(options, aperture, torch.device(device), color)
+        # Tiles trade tensor operations for arithmetic. On the CPU arithmetic is what
+        # costs; on a GPU every operation is a kernel launch (several microseconds
+        # whatever its size) and tiles multiply them: a 4K frame at K = 64 takes about
+        # 56 000 operations in tiles, 6 800 with one box per plane.
+        self._tiled = self.device.type == "cpu"
 
     # -- public -------------------------------------------------------------
     def render(self, batch: EngineInput) -> EngineOutput:
@@ -267,7 +272,7 @@ class PhysicalEngine(Engine):
         if fill is not None:
             occupied |= fill[0]
         pieces = []
-        for box in blocks.plane_boxes(occupied, radius, height, width):
+        for box in blocks.plane_boxes(occupied, radius, height, width, tiled=self._tiled):
             piece = self._piece(i, box, factor, radius, frame, fill[1] if fill is not None else None)
             if piece is not None:
                 pieces.append(piece)
