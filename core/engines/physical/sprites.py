@@ -45,13 +45,18 @@ _CHUNK_TAPS = 1 << 21
 
 @dataclass(frozen=True)
 class Sprites:
-    """Light pixels drawn as sprites: where, rounded |radius|, light, and their place among the planes."""
+    """Light pixels drawn as sprites: where, rounded |radius|, light, and their place among the planes.
 
-    y: torch.Tensor  #: (N,) long, frame row
-    x: torch.Tensor  #: (N,) long, frame column
-    radius_px: torch.Tensor  #: (N,) float, |CoC radius| rounded to RADIUS_STEP_PX
-    light: torch.Tensor  #: (3, N) colour taken out of the planes
-    position: torch.Tensor  #: (N,) where the pixel sits on the ladder of planes (slab + share)
+    Where, radius and place are on the CPU whatever the device: drawing groups
+    the lights by kernel and places them, which on a GPU would otherwise read
+    the device back once per plane and kernel.
+    """
+
+    y: torch.Tensor  #: (N,) long, frame row (CPU)
+    x: torch.Tensor  #: (N,) long, frame column (CPU)
+    radius_px: torch.Tensor  #: (N,) float, |CoC radius| rounded to RADIUS_STEP_PX (CPU)
+    light: torch.Tensor  #: (3, N) colour taken out of the planes (on the device)
+    position: torch.Tensor  #: (N,) where the pixel sits on the ladder of planes, slab + share (CPU)
 
     def __len__(self) -> int:
         return int(self.y.numel())
@@ -117,18 +122,18 @@ def find(colour: torch.Tensor, abs_radius: torch.Tensor, position: torch.Tensor,
         return None
     index = index[keep]
     return Sprites(
-        y=y[keep],
-        x=x[keep],
-        radius_px=radius[keep],
+        y=y[keep].cpu(),
+        x=x[keep].cpu(),
+        radius_px=radius[keep].cpu(),
         light=light[:, keep],
-        position=position.flatten()[index],
+        position=position.flatten()[index].cpu(),
     )
 
 
 def take_out(colour: torch.Tensor, sprites: Sprites) -> None:
     """Remove each sprite pixel's light from ``colour`` (3, H, W), in place: what the planes keep."""
     height, width = colour.shape[-2:]
-    colour.view(3, height * width)[:, sprites.y * width + sprites.x] -= sprites.light
+    colour.view(3, height * width)[:, (sprites.y * width + sprites.x).to(colour.device)] -= sprites.light
 
 
 def draw(
@@ -142,24 +147,26 @@ def draw(
     mine = torch.nonzero(weight > 0).flatten()
     if mine.numel() == 0:
         return None
+    device = sprites.light.device
     y, x = sprites.y[mine], sprites.x[mine]
-    light = sprites.light[:, mine] * weight[mine]
+    light = sprites.light[:, mine.to(device)] * weight[mine].to(device)
     groups: dict[tuple[float, KernelShape], list[int]] = {}
     for n, (r, yy, xx) in enumerate(zip(sprites.radius_px[mine].tolist(), y.tolist(), x.tolist())):
         groups.setdefault((r, kernel_at(yy, xx)), []).append(n)
-    kernels = {key: render_kernel(*key).to(light.device) for key in groups}
+    kernels = {key: render_kernel(*key) for key in groups}  # on the CPU
     reach = max((k.shape[-1] - 1) // 2 for k in kernels.values())
     oy, ox = int(y.min()) - reach, int(x.min()) - reach
     h, w = int(y.max()) + reach + 1 - oy, int(x.max()) + reach + 1 - ox
-    layer = torch.zeros(3, h * w, dtype=light.dtype, device=light.device)
+    layer = torch.zeros(3, h * w, dtype=light.dtype, device=device)
     for key, members in groups.items():
         kernel = kernels[key]
         size = kernel.shape[-1]
         taps = torch.nonzero(kernel.flatten() > 0).flatten()
-        offset = (taps // size - (size - 1) // 2) * w + taps % size - (size - 1) // 2
-        values = kernel.flatten()[taps]
-        ids = torch.tensor(members, device=light.device)
-        centre = (y[ids] - oy) * w + (x[ids] - ox)
+        offset = ((taps // size - (size - 1) // 2) * w + taps % size - (size - 1) // 2).to(device)
+        values = kernel.flatten()[taps].to(device, light.dtype)
+        ids = torch.tensor(members)
+        centre = ((y[ids] - oy) * w + (x[ids] - ox)).to(device)
+        ids = ids.to(device)
         step = max(1, _CHUNK_TAPS // taps.numel())
         for start in range(0, ids.numel(), step):
             part = slice(start, start + step)
