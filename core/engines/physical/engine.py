@@ -433,14 +433,14 @@ _Piece = composite.Piece
 class _Frame:
     """What every plane of one frame needs."""
 
-    def __init__(self, levels, slab, position, stack, blocks, shape, abs_radius) -> None:
+    def __init__(self, levels, slab, position, stack, slab_blocks, shape, abs_radius) -> None:
         self.levels: list[float] = levels
         self.slab: torch.Tensor = slab
         #: slab + share: where each pixel sits on the ladder of planes
         self.position: torch.Tensor = position
         self.stack: torch.Tensor = stack
         #: slab -> (rows, cols) bool grid of the pixel blocks that hold it (CPU)
-        self.blocks: dict[int, torch.Tensor] = blocks
+        self.blocks: dict[int, torch.Tensor] = slab_blocks
         self.shape: KernelShape = shape
         #: |CoC radius| per pixel (px): the focus plane's per-pixel sub-pixel kernels read it
         self.abs_radius: torch.Tensor = abs_radius
