@@ -61,6 +61,36 @@ def test_a_misplaced_depth_edge_snaps_back_to_the_image_edge(offset_px):
     np.testing.assert_allclose(out, truth, atol=1e-3)
 
 
+@pytest.mark.parametrize("offset_px", [-3, 3], ids=["eroded", "dilated"])
+def test_a_soft_depth_edge_moves_whole_leaving_no_ghost_outline(offset_px):
+    """An estimator's edge is a ramp: a line of in-between disparities along it. Moved without its
+    ramp, that line would stay behind px away from the subject: a ghost outline of middle depth."""
+    rgb, truth, distance = disc_scene()
+    # a 2-px ramp centred 3 px off the disc's edge; its middle pixels are on neither side
+    ramp = np.clip((28 + offset_px + 1 - distance) / 2, 0.0, 1.0)
+    degraded = (0.2 + 0.7 * ramp).astype(np.float32)
+    out = refine_edges(degraded, rgb)
+    in_between = (out > 0.3) & (out < 0.8)
+    off_edge = np.abs(distance - 28) > 1.5
+    assert int(((degraded > 0.3) & (degraded < 0.8) & off_edge).sum()) > 150  # the ramp, off the edge
+    assert int((in_between & off_edge).sum()) == 0
+    assert int(((np.abs(out - truth) > 0.1) & off_edge).sum()) == 0
+
+
+def test_a_strip_of_a_third_surface_between_the_two_stays():
+    """A 4-px ring at a middle depth around a disc whose depth is 2 px too large: the disc's edge
+    moves in, and the ring's pixels, in the band of that moving edge and on neither of its sides,
+    are a surface of their own (alike neighbours across the ring too), not an edge's ramp."""
+    rgb, _, distance = disc_scene()
+    rgb[(distance >= 28) & (distance < 34)] = (0.2, 0.6, 0.3)
+    ring = (distance >= 30) & (distance < 34)
+    depth = np.where(distance < 30, 0.9, np.where(ring, 0.55, 0.2)).astype(np.float32)
+    out = refine_edges(depth, rgb)
+    assert np.abs(out - depth)[distance < 30].max() > 0.3  # the disc's edge moved
+    inner_ring = (distance >= 30.5) & (distance < 33)
+    np.testing.assert_allclose(out[inner_ring], 0.55, atol=0.02)
+
+
 def test_edge_refinement_leaves_clean_depth_alone_and_removes_noise():
     rgb, truth, _ = disc_scene()
     np.testing.assert_allclose(refine_edges(truth, rgb), truth, atol=1e-4)

@@ -75,6 +75,9 @@ SHIFT_Z = 9.0
 SHIFT_FACTOR = 2.0
 #: ... and at least this (display colour units)
 SHIFT_FLOOR = 0.03
+#: an in-between disparity with at most this many alike neighbours (of 8) is a line along the edge
+#: (a soft edge's ramp: 2 along it, 3 where it steps diagonally), not a strip of a third surface
+RAMP_ALIKE = 3
 #: a layer needs this many pixels in the window to have a mean colour
 SHIFT_MIN_COUNT = 4
 #: half-size of the window of the same-surface mean along depth edges (every other pixel of it)
@@ -167,12 +170,31 @@ def _shift_to_colour_edge(d: "torch.Tensor", guide: "torch.Tensor", band: "torch
     goes_near = torch.where(at_edge, alpha > 0.5, index > best)
     was_near = layer[ys, xs] > 0
     own, across_hi, across_lo = d[ys, xs], hi[ys, xs], lo[ys, xs]
-    # a pixel of a third surface between the two (a thin strip of a middle layer) is not either side's
+    # a pixel of a third surface between the two (a strip of a middle layer) is not either side's; an
+    # in-between value that is only a line along the edge is the old edge's soft ramp: where the edge
+    # moves it takes the value of the side it is on (left as it was, it would be a line of middle
+    # depth px away from the subject: a ghost outline)
     on_a_side = torch.minimum((own - across_hi).abs(), (own - across_lo).abs()) <= same
-    moves = moves[which] & on_a_side & (layer[ys, xs] != 0) & (goes_near != was_near)
+    ramp = ~on_a_side & (_alike_neighbours(d, ys, xs, same) <= RAMP_ALIKE)
+    moves = moves[which] & (layer[ys, xs] != 0) & ((on_a_side & (goes_near != was_near)) | ramp)
     out = d.clone()
     out[ys, xs] = torch.where(moves, torch.where(goes_near, across_hi, across_lo), own)
     return out
+
+
+def _alike_neighbours(d: "torch.Tensor", ys: "torch.Tensor", xs: "torch.Tensor", same: float) -> "torch.Tensor":
+    """How many of the 8 neighbours of each pixel (ys, xs) are within ``same`` of its disparity."""
+    import torch
+    import torch.nn.functional as F
+
+    padded = F.pad(d[None, None], (1, 1, 1, 1), mode="replicate")[0, 0]
+    own = d[ys, xs]
+    count = torch.zeros_like(own)
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            if dy or dx:
+                count += ((padded[ys + 1 + dy, xs + 1 + dx] - own).abs() <= same).to(own.dtype)
+    return count
 
 
 def _distance_layers(near: "torch.Tensor", reach_px: int) -> "torch.Tensor":
