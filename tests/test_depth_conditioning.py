@@ -166,26 +166,6 @@ def test_an_edge_moves_where_the_sides_colours_overlap_pixel_by_pixel(offset_px)
     assert int((np.abs(out - truth) > 0.1).sum()) < 0.15 * wrong_before
 
 
-@pytest.mark.parametrize("offset_px", [-3, 3], ids=["eroded", "dilated"])
-def test_an_edge_moves_to_a_blurred_plate_edge(offset_px):
-    """The plate's edge is blurred over 3 px (motion, soft focus) and textured (+-0.1): each 1-px
-    step between layers is a third of the edge and within the texture's noise; the two layers
-    on either side of a split, pooled, show the whole edge."""
-    rng = np.random.default_rng(5)
-    yy, xx = np.mgrid[:H, :W]
-    distance = np.hypot(yy - H / 2, xx - W / 2)
-    cover = np.clip((28 - distance) / 3 + 0.5, 0.0, 1.0)[..., None]
-    display = cover * np.array([0.6, 0.45, 0.35]) + (1 - cover) * np.array([0.4, 0.45, 0.55])
-    rgb = (np.clip(display + rng.uniform(-0.1, 0.1, (H, W, 3)), 0, 1) ** 2.2).astype(np.float32)
-    truth = np.where(distance < 28, 0.9, 0.2).astype(np.float32)
-    degraded = np.where(distance < 28 + offset_px, 0.9, 0.2).astype(np.float32)
-    out = refine_edges(degraded, rgb)
-    off_edge = np.abs(distance - 28) > 1.5  # within the blur either depth is right
-    wrong_before = int(((np.abs(degraded - truth) > 0.1) & off_edge).sum())
-    assert wrong_before > 250
-    assert int(((np.abs(out - truth) > 0.1) & off_edge).sum()) < 0.2 * wrong_before
-
-
 def test_an_anti_aliased_rim_keeps_its_depth():
     """Rim pixels are half disc, half background: neither side clearly; a correct edge stays put."""
     rgb, truth, _ = textured_disc_scene()

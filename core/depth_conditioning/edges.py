@@ -19,19 +19,13 @@ stretch of depth edge is moved, along its normal, to the plate's colour edge:
    two surfaces: another edge nearby or a junction of three layers has its
    own layers), and the plate's edge is between the two neighbouring layers
    whose means differ most, among differences that the layers' own texture
-   does not explain (beyond 3 standard errors: ``SHIFT_Z`` in squares), either
-   between the two layers or between the pairs of layers on either side (a
-   plate edge blurred over 2-3 px by motion is a run of small steps, each
-   within the texture's noise, while the pairs show it whole). Where that jump
+   does not explain (beyond 3 standard errors: ``SHIFT_Z`` in squares). Where that jump
    is ``SHIFT_FACTOR`` times the one across the depth edge itself, the
    pixels between the two edges change side (they take the disparity just
    across: the nearest or farthest value within radius / 2 + 1 px), and the
    two layers at the plate's edge are matted: each pixel goes with the
    layer mean its colour is nearer to (an alpha beyond 0.5 along the line
    between them), since a distance rounded to a layer is half a pixel off.
-   A pixel of in-between disparity that is only a line along the old edge
-   (its soft ramp: at most ``RAMP_ALIKE`` alike neighbours) takes its side's
-   value, so no ghost outline of middle depth stays behind.
    The whole stretch decides, not a pixel's colour, so the edge is found
    where the sides' colours overlap pixel by pixel (texture averages out
    along the edge), and it moves in (a dilated subject loses its band of
@@ -157,9 +151,7 @@ def _shift_to_colour_edge(d: "torch.Tensor", guide: "torch.Tensor", band: "torch
     present = (count[1:] >= SHIFT_MIN_COUNT) & (count[:-1] >= SHIFT_MIN_COUNT)
     # a jump that the layers' own texture explains is not an edge: squared z of the difference of means
     error = (variance + COLOUR_FLOOR ** 2) / count.clamp(min=1)
-    pooled, pooled_error = _split_contrast(count, mean, variance)
-    significant = (jump ** 2 > SHIFT_Z * (error[1:] + error[:-1])) | (pooled ** 2 > SHIFT_Z * pooled_error)
-    edge_like = torch.where(present & significant, jump, torch.zeros_like(jump))
+    edge_like = torch.where(present & (jump ** 2 > SHIFT_Z * (error[1:] + error[:-1])), jump, torch.zeros_like(jump))
     current = reach_px - 1  # index of the jump between layers -1 and 1: the depth edge
     best = edge_like.argmax(dim=0)
     strongest = edge_like.gather(0, best[None])[0]
@@ -188,35 +180,6 @@ def _shift_to_colour_edge(d: "torch.Tensor", guide: "torch.Tensor", band: "torch
     out = d.clone()
     out[ys, xs] = torch.where(moves, torch.where(goes_near, across_hi, across_lo), own)
     return out
-
-
-def _split_contrast(count: "torch.Tensor", mean: "torch.Tensor",
-                    variance: "torch.Tensor") -> "tuple[torch.Tensor, torch.Tensor]":
-    """(L - 1, M) colour jump between the layers on either side of each split (between layer j and
-    j + 1) and its squared standard error. Each side is the two layers next to the split, pooled:
-    a plate edge blurred over two pixels (motion, a soft focus, resampling) shows whole instead of
-    as two half jumps, and twice the pixels halve the noise of the means."""
-    import torch
-    import torch.nn.functional as F
-
-    total = count[:, None] * mean  # (L, 3, M) colour sums
-    squares = count * (variance + (mean * mean).sum(dim=1))  # (L, M) sums of squared colours
-    # a zero layer at both ends: the outermost splits have one layer on their outer side
-    count, total, squares = (F.pad(x, (0, 0) * (x.dim() - 1) + (1, 1)) for x in (count, total, squares))
-    splits = count.shape[0] - 3
-
-    def pair(x: "torch.Tensor", first: int) -> "torch.Tensor":
-        """Sum of the padded layers first and first + 1 for each split."""
-        return x[first : first + splits] + x[first + 1 : first + 1 + splits]
-
-    sides = []
-    for first in (0, 2):  # the two layers below the split (j - 1, j), then above it (j + 1, j + 2)
-        n = pair(count, first).clamp(min=1)
-        side_mean = pair(total, first) / n[:, None]
-        side_variance = (pair(squares, first) / n - (side_mean * side_mean).sum(dim=1)).clamp(min=0.0)
-        sides.append((side_mean, (side_variance + COLOUR_FLOOR ** 2) / n))
-    (below, below_error), (above, above_error) = sides
-    return (above - below).norm(dim=1), below_error + above_error
 
 
 def _alike_neighbours(d: "torch.Tensor", ys: "torch.Tensor", xs: "torch.Tensor", same: float) -> "torch.Tensor":
