@@ -77,6 +77,22 @@ def test_a_soft_depth_edge_moves_whole_leaving_no_ghost_outline(offset_px):
     assert int(((np.abs(out - truth) > 0.1) & off_edge).sum()) == 0
 
 
+@pytest.mark.parametrize("offset_px", [-3, 3], ids=["eroded", "dilated"])
+def test_pixels_that_change_side_take_their_new_surfaces_depth_not_its_noise_extreme(offset_px):
+    """On a noisy map (sigma 0.02) the nearest value within reach is ~2.5 sigma above the disc's
+    depth; a pixel that joins the disc takes the disc's mean, so the ring it fills is not a halo
+    of slightly nearer (or, eroded the other way, farther) depth."""
+    rgb, truth, distance = disc_scene()
+    degraded = np.where(distance < 28 + offset_px, 0.9, 0.2).astype(np.float32)
+    degraded += np.random.default_rng(4).normal(0, 0.02, truth.shape).astype(np.float32)
+    out = refine_edges(degraded, rgb)
+    ring = (np.abs(distance - 28 - offset_px / 2) < abs(offset_px) / 2 - 0.5)  # the pixels that change side
+    assert np.abs(degraded - truth)[ring].min() > 0.5
+    moved = ring & (np.abs(out - truth) < 0.3)
+    assert moved.sum() > 0.8 * ring.sum()
+    assert abs(float(np.mean((out - truth)[moved]))) < 0.006  # the extreme: 0.02 after the band mean
+
+
 def test_a_strip_of_a_third_surface_between_the_two_stays():
     """A 4-px ring at a middle depth around a disc whose depth is 2 px too large: the disc's edge
     moves in, and the ring's pixels, in the band of that moving edge and on neither of its sides,

@@ -21,8 +21,9 @@ stretch of depth edge is moved, along its normal, to the plate's colour edge:
    whose means differ most, among differences that the layers' own texture
    does not explain (beyond 3 standard errors: ``SHIFT_Z`` in squares). Where that jump
    is ``SHIFT_FACTOR`` times the one across the depth edge itself, the
-   pixels between the two edges change side (they take the disparity just
-   across: the nearest or farthest value within radius / 2 + 1 px), and the
+   pixels between the two edges change side (they take the disparity of the
+   surface just across: the mean of the nearest or farthest surface within
+   radius / 2 + 1 px, not its extreme, which on a noisy map is the noise's), and the
    two layers at the plate's edge are matted: each pixel goes with the
    layer mean its colour is nearer to (an alpha beyond 0.5 along the line
    between them), since a distance rounded to a layer is half a pixel off.
@@ -178,7 +179,35 @@ def _shift_to_colour_edge(d: "torch.Tensor", guide: "torch.Tensor", band: "torch
     ramp = ~on_a_side & (_alike_neighbours(d, ys, xs, same) <= RAMP_ALIKE)
     moves = moves[which] & (layer[ys, xs] != 0) & ((on_a_side & (goes_near != was_near)) | ramp)
     out = d.clone()
-    out[ys, xs] = torch.where(moves, torch.where(goes_near, across_hi, across_lo), own)
+    moved_ys, moved_xs = ys[moves], xs[moves]
+    out[moved_ys, moved_xs] = _surface_across(d, moved_ys, moved_xs, goes_near[moves], reach_px, same)
+    return out
+
+
+def _surface_across(d: "torch.Tensor", ys: "torch.Tensor", xs: "torch.Tensor", nearer: "torch.Tensor",
+                    reach_px: int, same: float) -> "torch.Tensor":
+    """The disparity a pixel (ys, xs) takes when it changes side: the mean of the nearest (``nearer``)
+    or farthest surface within ``reach_px``, its pixels within ``same`` of the extreme. (The extreme
+    itself is the extreme of the noise: ~2.5 sigma off the surface on a noisy map.)"""
+    import torch
+    import torch.nn.functional as F
+
+    r = reach_px
+    sign = torch.where(nearer, 1.0, -1.0)[:, None]
+    padded = F.pad(d[None, None], (r, r, r, r), value=float("nan"))[0, 0].reshape(-1)
+    row = d.shape[1] + 2 * r
+    dy, dx = torch.meshgrid(torch.arange(-r, r + 1), torch.arange(-r, r + 1), indexing="ij")
+    offsets = (dy * row + dx).reshape(-1)
+    out = torch.empty(ys.numel(), dtype=d.dtype)
+    chunk = _CHUNK // 8
+    for start in range(0, ys.numel(), chunk):
+        c = (ys[start : start + chunk] + r) * row + (xs[start : start + chunk] + r)
+        s = sign[start : start + chunk]
+        values = torch.nan_to_num(s * padded[c[:, None] + offsets[None, :]], nan=-float("inf"))  # nearest = largest
+        extreme = values.max(dim=1, keepdim=True).values
+        surface = values >= extreme - same
+        mean = torch.where(surface, values, 0.0).sum(dim=1) / surface.sum(dim=1)
+        out[start : start + c.numel()] = s[:, 0] * mean
     return out
 
 
