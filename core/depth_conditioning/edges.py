@@ -140,7 +140,7 @@ def _shift_to_colour_edge(d: "torch.Tensor", guide: "torch.Tensor", band: "torch
     # sides from a window twice the reach: every pixel that a layer can reach has one
     wide_hi, wide_lo = max_filter(d, 2 * reach_px), -max_filter(-d, 2 * reach_px)
     near = d > 0.5 * (wide_hi + wide_lo)
-    layer = _distance_layers(near, reach_px) * band
+    layer = _distance_layers(near, band, reach_px)
     hi, lo = max_filter(d, reach_px), -max_filter(-d, reach_px)
     ys, xs = band.nonzero(as_tuple=True)
     # a stretch's decision: made at every other pixel both ways, shared with the neighbours
@@ -226,26 +226,40 @@ def _alike_neighbours(d: "torch.Tensor", ys: "torch.Tensor", xs: "torch.Tensor",
     return count
 
 
-def _distance_layers(near: "torch.Tensor", reach_px: int) -> "torch.Tensor":
-    """(H, W) int: each pixel's Euclidean distance to the nearest pixel of the other side, rounded
-    (1 next to it), positive on the near side and negative on the far side, up to ``reach_px``;
-    0 beyond."""
+def _distance_layers(near: "torch.Tensor", band: "torch.Tensor", reach_px: int) -> "torch.Tensor":
+    """(H, W) int: each ``band`` pixel's Euclidean distance to the nearest pixel of the other side,
+    rounded (1 next to it), positive on the near side and negative on the far side, up to
+    ``reach_px``; 0 beyond and outside the band. Offsets are tried nearest first, each only for the
+    band pixels still without a distance (most have one within 2 px)."""
     import torch
     import torch.nn.functional as F
 
-    h, w = near.shape
     r = reach_px
-    padded = F.pad(near[None, None].float(), (r, r, r, r), mode="replicate")[0, 0] > 0
-    best = torch.full(near.shape, float("inf"))
+    padded = (F.pad(near[None, None].float(), (r, r, r, r), mode="replicate")[0, 0] > 0).reshape(-1)
+    row = near.shape[1] + 2 * r
+    ys, xs = band.nonzero(as_tuple=True)
+    centres = (ys + r) * row + (xs + r)
+    sides = padded[centres]
+    distance = torch.zeros(centres.numel())
+    lengths: dict[float, list[int]] = {}
     for dy in range(-r, r + 1):
         for dx in range(-r, r + 1):
             length = (dy * dy + dx * dx) ** 0.5
             if 0 < length <= r + 0.5:
-                other = padded[r + dy : r + dy + h, r + dx : r + dx + w] != near
-                best = torch.where(other & (length < best), length, best)
-    layer = best.round().clamp(min=1)
-    layer = torch.where(layer <= r, layer, torch.zeros_like(layer)).long()
-    return torch.where(near, layer, -layer)
+                lengths.setdefault(length, []).append(dy * row + dx)
+    open_ = torch.arange(centres.numel())  # pixels without a distance yet
+    for length in sorted(lengths):
+        offsets = torch.tensor(lengths[length])
+        found = (padded[centres[open_, None] + offsets[None, :]] != sides[open_, None]).any(dim=1)
+        distance[open_[found]] = length
+        open_ = open_[~found]
+        if not open_.numel():
+            break
+    layer = distance.round().clamp(min=1)
+    layer = torch.where((distance > 0) & (layer <= r), layer, torch.zeros_like(layer)).long()
+    out = torch.zeros(near.shape, dtype=torch.long)
+    out[ys, xs] = torch.where(sides, layer, -layer)
+    return out
 
 
 def _layer_colours(layer: "torch.Tensor", guide: "torch.Tensor", hi: "torch.Tensor", lo: "torch.Tensor",
@@ -262,9 +276,14 @@ def _layer_colours(layer: "torch.Tensor", guide: "torch.Tensor", hi: "torch.Tens
     levels = 2 * reach_px
     index = torch.where(layer > 0, layer + reach_px - 1, layer + reach_px)  # -reach..-1, 1..reach -> 0..2 reach - 1
     index = torch.where(layer == 0, torch.full_like(index, levels), index)  # in no layer
-    maps = F.pad(torch.cat([guide, hi[None], lo[None]])[None], (r, r, r, r))[0]
-    outside = F.pad(index[None, None].to(guide.dtype), (r, r, r, r), value=float(levels))[0]
-    padded = torch.cat([maps, outside]).reshape(maps.shape[0] + 1, -1)
+    def padded(x: "torch.Tensor", value: float = 0.0) -> "torch.Tensor":
+        return F.pad(x[None], (r, r, r, r), value=value)[0].reshape(*x.shape[:-2], -1)
+
+    # what a pixel adds to its layer's sums, pixel by pixel (one gather a window): 1, colour, |colour|^2
+    table = padded(torch.cat([torch.ones_like(guide[:1]), guide, (guide * guide).sum(dim=0, keepdim=True)])).T
+    table = table.contiguous()
+    hi_p, lo_p = padded(hi[None])[0], padded(lo[None])[0]
+    index_p = padded(index[None].to(guide.dtype), float(levels))[0].long()
     row = guide.shape[2] + 2 * r
     dy, dx = torch.meshgrid(torch.arange(-r, r + 1), torch.arange(-r, r + 1), indexing="ij")
     offsets = (dy * row + dx).reshape(-1)
@@ -274,12 +293,9 @@ def _layer_colours(layer: "torch.Tensor", guide: "torch.Tensor", hi: "torch.Tens
     for start in range(0, centres.numel(), chunk):
         c = centres[start : start + chunk]
         at = c[:, None] + offsets[None, :]
-        same_edge = (((padded[3][at] - padded[3][c][:, None]).abs() <= same)
-                     & ((padded[4][at] - padded[4][c][:, None]).abs() <= same))
-        which = torch.where(same_edge, padded[5][at].long(), torch.full_like(at, levels))
-        colours = padded[:3][:, at].permute(1, 2, 0)  # (n, S, 3)
-        values = torch.cat([torch.ones(*at.shape, 1), colours, (colours * colours).sum(dim=-1, keepdim=True)], dim=-1)
-        sums[start : start + c.numel()].scatter_add_(1, which[..., None].expand(-1, -1, 5), values)
+        same_edge = ((hi_p[at] - hi_p[c][:, None]).abs() <= same) & ((lo_p[at] - lo_p[c][:, None]).abs() <= same)
+        which = torch.where(same_edge, index_p[at], levels)
+        sums[start : start + c.numel()].scatter_add_(1, which[..., None].expand(-1, -1, 5), table[at])
     sums = sums[:, :levels].permute(1, 2, 0)  # (L, 5, N)
     count = sums[:, 0]
     mean = sums[:, 1:4] / count[:, None].clamp(min=1e-6)
