@@ -188,6 +188,23 @@ def test_an_anti_aliased_rim_keeps_its_depth():
     np.testing.assert_array_equal(refine_edges(truth, rgb), truth)
 
 
+def test_distance_layers_are_the_rounded_distance_to_the_other_side_within_the_band():
+    import torch
+
+    from focuspull.depth_conditioning.edges import _distance_layers
+
+    near = torch.zeros(20, 30, dtype=torch.bool)
+    near[:, :15] = True  # a straight edge between columns 14 and 15
+    near[8:11, 26:29] = True  # a 3x3 island of the near side far from it
+    band = torch.ones(20, 30, dtype=torch.bool)
+    band[:, 0] = False
+    layers = _distance_layers(near, band, 5)
+    np.testing.assert_array_equal(layers[0, 9:21].numpy(), [0, 5, 4, 3, 2, 1, -1, -2, -3, -4, -5, 0])
+    assert int(layers[5, 0]) == 0  # outside the band
+    assert int(layers[9, 27]) == 2 and int(layers[9, 25]) == -1  # the island's centre; next to it
+    assert int(layers[4, 27]) == -4  # 4 px above the island
+
+
 def test_window_operations_match_torch_pooling():
     import torch
     import torch.nn.functional as F
