@@ -47,9 +47,10 @@ stretch of depth edge is moved, along its normal, to the plate's colour edge:
 Everything is relative to the frame's disparity spread, so it works for any
 disparity unit. The guide is the plate's colour through a 1/2.2 power (a
 viewer's contrast), values above 1 saturated. Window sums and maxima are
-separable running sums and doubling maxima, and the layers' colours are
-gathered for every other pixel each way (a stretch's decision is shared with
-its neighbours): a 1080p frame costs about 2 s on one core.
+separable running sums and doubling maxima, the distance layers are found
+for the band's pixels only (nearest offsets first), and the layers' colours
+are gathered for every other pixel each way (a stretch's decision is shared
+with its neighbours): a 1080p frame costs about 1.1 s on one core.
 """
 
 from __future__ import annotations
@@ -276,12 +277,13 @@ def _layer_colours(layer: "torch.Tensor", guide: "torch.Tensor", hi: "torch.Tens
     levels = 2 * reach_px
     index = torch.where(layer > 0, layer + reach_px - 1, layer + reach_px)  # -reach..-1, 1..reach -> 0..2 reach - 1
     index = torch.where(layer == 0, torch.full_like(index, levels), index)  # in no layer
+
     def padded(x: "torch.Tensor", value: float = 0.0) -> "torch.Tensor":
         return F.pad(x[None], (r, r, r, r), value=value)[0].reshape(*x.shape[:-2], -1)
 
     # what a pixel adds to its layer's sums, pixel by pixel (one gather a window): 1, colour, |colour|^2
-    table = padded(torch.cat([torch.ones_like(guide[:1]), guide, (guide * guide).sum(dim=0, keepdim=True)])).T
-    table = table.contiguous()
+    table = padded(torch.cat([torch.ones_like(guide[:1]), guide, (guide * guide).sum(dim=0, keepdim=True)]))
+    table = table.T.contiguous()
     hi_p, lo_p = padded(hi[None])[0], padded(lo[None])[0]
     index_p = padded(index[None].to(guide.dtype), float(levels))[0].long()
     row = guide.shape[2] + 2 * r

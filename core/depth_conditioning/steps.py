@@ -11,9 +11,10 @@ never where it can make good depth worse:
   outlier removal only. It changes nothing but isolated pixels (none of the
   breakdance disparity's 590 000 at 1024 px). Edge refinement stays off: a
   supplied map's edges may well be better than what the plate's colours
-  say (on the breakdance disparity the edge step moves the dancer's edge
-  slightly away from its matte: 92.2 % of the pixels near it are on the
-  matte's side, 92.0 % after; see docs/depth.md), so it is asked for
+  say (on the breakdance disparity the edge step gains nothing at the
+  dancer's edge: 92.16 % of the pixels near it are on its matte's side,
+  92.05 % after; and as it decides each stretch of edge frame by frame it
+  adds flicker, 0.601 -> 0.606; see docs/depth.md), so it is asked for
   (``refine_edges: on``) when the render shows a halo. Temporal stabilisation stays off too (it reads the whole
   shot and needs optical flow, and a video depth estimator's output is
   usually steady already): ask for it with ``depth.stabilize: on``;
