@@ -290,6 +290,28 @@ def test_noise_at_moving_depth_edges_is_averaged_along_the_flow_with_its_own_sur
         assert np.abs(c - t).max() < 0.01
 
 
+def test_an_edge_stretch_on_the_other_side_in_one_frame_only_takes_its_neighbours_side():
+    """The edge step decides each frame on its own: a stretch of edge that moves in one frame and
+    not in the frames around it flickers. Where the frames before and after agree along the flow,
+    the one frame's edge pixels on another surface take theirs."""
+    pytest.importorskip("cv2")
+    from focuspull.depth_conditioning.temporal import stabilize
+
+    frames = 9
+    plate = texture(7, (H, W + frames))
+    scene = np.full((H, W + frames), 0.2, np.float32)
+    scene[30:60, 40:70] = 0.9  # a near square, textured like the rest: the shot pans 1 px a frame
+    images = [(plate[:, t : t + W] * 255).astype(np.uint8) for t in range(frames)]
+    truths = [scene[:, t : t + W].copy() for t in range(frames)]
+    depth = [t.copy() for t in truths]
+    stretch = (slice(60, 62), slice(44 - 4, 64 - 4))  # two rows below the square in frame 4
+    depth[4][stretch] = 0.9  # put on the square in that frame only
+    out = stabilize(depth, images, weight=0.5)
+    np.testing.assert_allclose(out[4][stretch], 0.2, atol=0.02)
+    for t in (3, 5):
+        assert np.abs(out[t] - truths[t]).max() < 0.01
+
+
 def test_stabilising_with_weight_zero_returns_the_frames():
     from focuspull.depth_conditioning.temporal import stabilize
 
