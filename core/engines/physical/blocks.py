@@ -81,7 +81,6 @@ def plane_boxes(grid: torch.Tensor, radius: float, height: int, width: int, tile
     if not tiled:
         return [box]
     pad = 2 * radius + 2
-    whole = (box[1] - box[0] + pad) * (box[3] - box[2] + pad)
     tile = max(_TILE_PX, int(8 * radius)) // BLOCK_PX
     rows, cols = grid.shape
     pieces = []
@@ -92,8 +91,13 @@ def plane_boxes(grid: torch.Tensor, radius: float, height: int, width: int, tile
                 y0, y1, x0, x1 = _grid_box(part, height - ty * BLOCK_PX, width - tx * BLOCK_PX)
                 pieces.append((y0 + ty * BLOCK_PX, y1 + ty * BLOCK_PX, x0 + tx * BLOCK_PX, x1 + tx * BLOCK_PX))
     pieces = merged_boxes(merged_boxes(pieces, pad, by_rows=True), pad, by_rows=False)
-    tiled = sum((y1 - y0 + pad) * (x1 - x0 + pad) for y0, y1, x0, x1 in pieces)
-    return pieces if tiled < _TILE_GAIN * whole else [box]
+    cost = sum(_padded_area(b, pad) for b in pieces)
+    return pieces if cost < _TILE_GAIN * _padded_area(box, pad) else [box]
+
+
+def _padded_area(box: tuple[int, int, int, int], pad: float) -> float:
+    """What blurring a box costs: its area grown by the kernel's reach."""
+    return (box[1] - box[0] + pad) * (box[3] - box[2] + pad)
 
 
 def merged_boxes(boxes: list[tuple[int, int, int, int]], pad: float, by_rows: bool) -> list[tuple[int, int, int, int]]:
@@ -102,15 +106,12 @@ def merged_boxes(boxes: list[tuple[int, int, int, int]], pad: float, by_rows: bo
     Every piece costs a fixed overhead beyond its pixels; two tiles of one
     region side by side share their padding once joined.
     """
-    def area(b: tuple[int, int, int, int]) -> float:
-        return (b[1] - b[0] + pad) * (b[3] - b[2] + pad)
-
     out: list[tuple[int, int, int, int]] = []
     for b in sorted(boxes, key=(lambda b: (b[0], b[2])) if by_rows else (lambda b: (b[2], b[0]))):
         if out:
             a = out[-1]
             joined = (min(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), max(a[3], b[3]))
-            if area(joined) <= area(a) + area(b):
+            if _padded_area(joined, pad) <= _padded_area(a, pad) + _padded_area(b, pad):
                 out[-1] = joined
                 continue
         out.append(b)
