@@ -8,8 +8,12 @@ A known-good depth (a synthetic layered scene in motion with exact depth; the
 breakdance plate with its disparity, reduced to ``--width``) is degraded the
 ways real depth is imperfect (per-pixel noise, a foreground eroded or dilated
 by 3 px, blur, a per-frame scale jitter), and each degraded shot is rendered
-by the physical engine as it is, with the spatial steps (outliers + edges)
-and with all three (outliers + edges + temporal stabilisation, weight 0.5).
+by the physical engine as it is (``none``), with the spatial steps
+(``spatial``: outliers + edges), with all three (``all``: outliers + edges,
+then temporal stabilisation, weight 0.5: a supplied map with edges and
+stabilisation switched on) and as estimated depth gets them (``estimate``:
+the estimation stabilises the model's output before the spatial steps, so a
+temporal pass runs before them too).
 Against the render from the clean depth (unconditioned) it prints PSNR (dB,
 on x/(1+x)) over all pixels, over pixels within 8 px of a depth edge (a jump
 of more than 0.02 in the clean depth) and over the others ("flat"), a band
@@ -55,7 +59,7 @@ import reference  # noqa: E402
 from bench_accuracy import engine_render  # noqa: E402
 
 DEGRADATIONS = ("clean", "noise 0.02", "noise 0.05", "eroded 3 px", "dilated 3 px", "blur 6 px", "scale jitter 3%")
-MODES = ("none", "spatial", "all")
+MODES = ("none", "spatial", "all", "estimate")
 #: a depth edge for the edge mask: a jump of more than this between neighbours in the clean depth
 EDGE_JUMP = 0.02
 
@@ -183,18 +187,20 @@ def degrade(d: torch.Tensor, kind: str, seed: int = 0) -> torch.Tensor:
 
 
 def condition(shot: Shot, d: torch.Tensor, mode: str) -> torch.Tensor:
-    from focuspull.depth_conditioning import ConditioningSteps, condition_frame
+    from focuspull.depth_conditioning import ConditioningSteps, condition_frame, stabilize
     from focuspull.flow import to_gray8
 
     if mode == "none":
         return d
-    steps = ConditioningSteps(remove_outliers=True, refine_edges=True)
     rgb = shot.rgb.permute(0, 2, 3, 1).numpy()
-    frames = [condition_frame(d[t].numpy(), rgb[t], steps) for t in range(d.shape[0])]
-    if mode == "all":
-        from focuspull.depth_conditioning.temporal import stabilize
-
-        frames = stabilize(frames, [to_gray8(x) for x in rgb], weight=0.5)
+    gray = [to_gray8(x) for x in rgb]
+    frames = list(d.numpy())
+    if mode == "estimate":  # as the estimation does to the model's output, before the spatial steps
+        frames = stabilize(frames, gray, weight=0.5)
+    steps = ConditioningSteps(remove_outliers=True, refine_edges=True)
+    frames = [condition_frame(frames[t], rgb[t], steps) for t in range(len(frames))]
+    if mode != "spatial":
+        frames = stabilize(frames, gray, weight=0.5)
     return torch.from_numpy(np.stack(frames))
 
 
@@ -318,7 +324,7 @@ def _line(row: dict) -> str:
     truth = "" if row["truth"] is None else f"{row['truth']:.2f}"
     matte = "" if row["matte"] is None else f"{100 * row['matte']:.1f}%"
     return (f"| {row['scene']} | {row['depth']} | {row['mode']} | {row['all']:.1f} | {row['edge']:.1f} | "
-            f"{row['flat']:.1f} | {row['flicker']:.2f} | {100 * row['bias']:+.1f}% | {truth} | {matte} |")
+            f"{row['flat']:.1f} | {row['flicker']:.4f} | {100 * row['bias']:+.1f}% | {truth} | {matte} |")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

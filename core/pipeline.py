@@ -288,15 +288,18 @@ def _estimate_depth(
 
 
 def condition_shot_depth(source: Source, output: "SequencePattern", frames: Sequence[int]) -> Source:
-    """Temporal stabilisation of supplied depth needs the whole shot: done here, once, into a
-    sequence next to the output that the render reads (estimated depth was stabilised while
-    estimating; the spatial steps run per frame as it is loaded)."""
-    if source.conditioning is None or source.conditioning.stabilize <= 0 or source.job.depth.source == "estimate":
+    """Temporal stabilisation needs the whole shot: done here, once, after the spatial steps, into a
+    sequence next to the output that the render reads. Estimated depth comes here too: the
+    estimation stabilised the model's output, this averages the edge step's per-frame decisions."""
+    if source.conditioning is None or source.conditioning.stabilize <= 0:
         return source
     from focuspull.depth_conditioning.shot import SUFFIX, stabilize_shot_depth
 
     target = SequencePattern.parse(default_depth_pattern(source.job.output.pattern, SUFFIX))
     _check_estimated_pattern(target, source.input, output, frames)
+    if source.depth is not None and target.same_files_as(source.depth, frames=frames):
+        raise OutputError(f"depth.pattern: {source.depth.text} names the stabilised depth's files ({target.text}); "
+                          "the depth needs its own")
     target = stabilize_shot_depth(source, frames, target)
     return dataclasses.replace(source, depth=target, depth_conditioned=True)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -420,6 +421,40 @@ def test_cli_stabilises_supplied_depth_into_a_reusable_sequence(eroded_shot, cap
     with caplog.at_level("INFO"):
         assert main(render_args(folder, out, "--depth-stabilize", "0.5", "--depth-edges", "on")) == 0
     assert any("reusing" in r.getMessage() for r in caplog.records)
+
+
+def test_a_depth_sequence_named_like_the_stabilised_depth_is_refused_untouched(eroded_shot, capsys):
+    pytest.importorskip("cv2")
+    folder, _ = eroded_shot
+    (folder / "out").mkdir()
+    for f in FRAMES:  # the depth given is what stabilising would write for this output
+        shutil.copy(folder / f"disp.{f}.exr", folder / "out" / f"r_depth_stable.{f}.exr")
+    before = {p.name: p.read_bytes() for p in (folder / "out").iterdir()}
+    args = render_args(folder, folder / "out" / "r.####.exr", "--depth-stabilize", "on")
+    args[args.index("--depth") + 1] = str(folder / "out" / "r_depth_stable.####.exr")
+    args[args.index("--progress") + 1] = "jsonl"
+    assert main(args) == 2
+    event = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert event["event"] == "error" and "r_depth_stable.####.exr" in event["message"]
+    assert {p.name: p.read_bytes() for p in (folder / "out").iterdir()} == before
+
+
+def test_stabilising_a_shot_too_large_for_memory_is_refused_before_it_is_read(eroded_shot, capsys, monkeypatch):
+    pytest.importorskip("cv2")
+    import focuspull.io.memory as memory
+
+    folder, _ = eroded_shot
+    # two float32 copies of the disparity and a grey plate per frame, four RGBA float32 frames in flight
+    need = (4 + 4 + 1) * H * W * len(FRAMES) + 4 * 16 * H * W + memory.BASELINE_BYTES
+    memory.check_stabilize_memory("depth", [H * W] * len(FRAMES), int(need / memory.HEADROOM) + 1)  # fits
+    monkeypatch.setattr(memory, "available_bytes", lambda: int(need / memory.HEADROOM) - 1)
+    monkeypatch.setattr("focuspull.pipeline.read_frames", lambda *a, **k: pytest.fail("the shot was read"))
+    args = render_args(folder, folder / "out" / "r.####.exr", "--depth-stabilize", "on")
+    args[args.index("--progress") + 1] = "jsonl"
+    assert main(args) == 2
+    event = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert event["event"] == "error" and f"stabilising the depth of {len(FRAMES)} frame(s)" in event["message"]
+    assert not (folder / "out").exists() or not list((folder / "out").iterdir())
 
 
 def test_job_schema_lists_the_conditioning_fields():

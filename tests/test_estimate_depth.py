@@ -213,22 +213,28 @@ def test_estimated_depth_is_written_next_to_the_output_and_reused(plate, tmp_pat
     assert len(lows) == 1  # one mapping for every frame of the shot
     assert all((tmp_path / "out" / f"refocus.{f}.exr").is_file() for f in FRAMES)
 
-    # A second render (say another farm chunk) finds the depth and does not estimate again.
-    stamps = [os.stat(p).st_mtime_ns for p in depth_files]
+    # After the spatial steps the shot is stabilised once more (the edge step decides frame by frame)
+    stable_files = sorted((tmp_path / "out").glob("refocus_depth_stable.*.exr"))
+    assert [p.name for p in stable_files] == [f"refocus_depth_stable.{f}.exr" for f in FRAMES]
+
+    # A second render (say another farm chunk) finds both and does not estimate or stabilise again.
+    stamps = [os.stat(p).st_mtime_ns for p in depth_files + stable_files]
     with caplog.at_level(logging.INFO, logger="focuspull"):
         assert main([*args, "--chunk", "1002-1002"]) == 0
-    assert "reusing" in caplog.text
-    assert [os.stat(p).st_mtime_ns for p in depth_files] == stamps
+    assert caplog.text.count("reusing") == 2
+    assert [os.stat(p).st_mtime_ns for p in depth_files + stable_files] == stamps
 
-    # The written depth can be used as a depth sequence as it is (edge refinement asked for: for a
-    # supplied map it is off unless switched on, for estimated depth on).
-    again = tmp_path / "again" / "r.####.exr"
-    assert main(["render", str(plate), "-o", str(again), "--depth", str(tmp_path / "out" / "refocus_depth.####.exr"),
-                 "--depth-kind", "normalized_disparity", "--depth-edges", "on", "--focus", "0.5", "--strength", "4",
-                 "--progress", "none"]) == 0
-    _, a = read(tmp_path / "out" / "refocus.1002.exr")
-    _, b = read(tmp_path / "again" / "r.1002.exr")
-    np.testing.assert_allclose(a, b, atol=1e-3)
+    # The written depth can be used as a depth sequence as it is, with the steps that estimated depth
+    # gets by default asked for (for a supplied map edges and stabilisation are off unless switched on).
+    def reuse(folder: str, *steps: str) -> np.ndarray:
+        assert main(["render", str(plate), "-o", str(tmp_path / folder / "r.####.exr"),
+                     "--depth", str(tmp_path / "out" / "refocus_depth.####.exr"), "--depth-kind",
+                     "normalized_disparity", *steps, "--focus", "0.5", "--strength", "4", "--progress", "none"]) == 0
+        return read(tmp_path / folder / "r.1002.exr")[1]
+
+    _, estimated = read(tmp_path / "out" / "refocus.1002.exr")
+    np.testing.assert_allclose(reuse("again", "--depth-edges", "on", "--depth-stabilize", "on"), estimated, atol=1e-3)
+    assert np.abs(reuse("edges", "--depth-edges", "on") - estimated).max() > 1e-2
 
 
 def test_a_missing_model_fails_the_render_before_anything_is_written(plate, tmp_path, monkeypatch, capsys):

@@ -1,15 +1,17 @@
-"""Temporal stabilisation of a supplied depth sequence, once per shot, written next to the output.
+"""Temporal stabilisation of a shot's depth, once per shot, written next to the output.
 
 The temporal step needs the whole shot (and optical flow on the plate), so
-for depth that is not estimated (a sequence or a plate channel) it runs in
-``prepare``, before the first frame is rendered: every frame's disparity is
-read as the render would (converted, resampled, spatially conditioned),
-stabilised, and written as ``<output name>_depth_stable.####.exr`` (one
-float channel ``Y`` of disparity, the plate's windows). The render then
-reads that. A later render of the same shot with the same depth and
-settings (a farm chunk, a re-render with another focus) finds it by the
-signature in its header and does not compute it again. Estimated depth is
-stabilised inside the estimation instead (:mod:`focuspull.estimate.shot`).
+it runs in ``prepare``, before the first frame is rendered: every frame's
+disparity is read as the render would (converted, resampled, spatially
+conditioned), stabilised, and written as
+``<output name>_depth_stable.####.exr`` (one float channel ``Y`` of
+disparity, the plate's windows). The render then reads that. A later render
+of the same shot with the same depth and settings (a farm chunk, a
+re-render with another focus) finds it by the signature in its header and
+does not compute it again. Estimated depth comes here from its written
+estimate (whose model output :mod:`focuspull.estimate.shot` stabilised
+before normalising it): the temporal step after the spatial ones averages
+the edge step's per-frame decisions, which would otherwise flicker.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ def stabilize_shot_depth(shot: "Source", frames: "Sequence[int]", target: "Seque
     from focuspull.depth_conditioning.temporal import stabilize
     from focuspull.estimate.shot import reusable, write_depth
     from focuspull.flow import require_cv2, to_gray8
+    from focuspull.io.memory import available_bytes, check_stabilize_memory
     from focuspull.pipeline import read_frames
 
     require_cv2()  # fail before reading the shot
@@ -44,6 +47,8 @@ def stabilize_shot_depth(shot: "Source", frames: "Sequence[int]", target: "Seque
     if reusable(target, frames, signature):
         log.info("depth: reusing %s (same depth and settings)", target.text)
         return target
+    check_stabilize_memory(f"depth {(shot.depth or shot.input).text}", [_pixels(shot, f) for f in frames],
+                           available_bytes())
     log.info("depth: stabilising %d frame(s) over time (weight %g)", len(frames), steps.stabilize)
     disparity, gray, specs = [], [], []
     for data in read_frames(shot, frames):
@@ -56,6 +61,14 @@ def stabilize_shot_depth(shot: "Source", frames: "Sequence[int]", target: "Seque
     for frame, values, spec in zip(frames, steady, specs):
         write_depth(target.path(frame), values, spec, {**attributes, "focuspull/input": shot.input.path(frame)})
     return target
+
+
+def _pixels(shot: "Source", frame: int) -> int:
+    """The frame's pixel count (its plate's data window: the disparity is resampled to it)."""
+    from focuspull.io.header import read_header
+
+    x0, y0, x1, y1 = read_header(shot.input.path(frame), frame)["data_window"]
+    return (x1 - x0 + 1) * (y1 - y0 + 1)
 
 
 def _signature(shot: "Source", frames: "tuple[int, ...]") -> str:

@@ -20,8 +20,11 @@ never where it can make good depth worse:
   usually steady already): ask for it with ``depth.stabilize: on``;
 * **estimated depth** (``source: estimate``) gets all three: the model works
   at 518 px on the short side, so its edges are soft and off by pixels of a
-  1080p plate, and it wobbles; stabilisation (``stabilize_weight``, 0.5)
-  runs inside the estimation, on the model's output.
+  1080p plate, and it wobbles. Stabilisation (``stabilize_weight``, 0.5)
+  runs twice: inside the estimation on the model's output (before the
+  shot's normalisation), and over the shot after the spatial steps, as for
+  a supplied map (the edge step decides frame by frame; see
+  :mod:`focuspull.depth_conditioning.shot`).
 """
 
 from __future__ import annotations

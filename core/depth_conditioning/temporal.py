@@ -107,51 +107,57 @@ def stabilize(
     fast_scale -= fast_scale.mean()
     fast_offset = (np.asarray(offset) - np.asarray(slow_offset)) / np.exp(np.asarray(slow_scale))
     fast_offset -= fast_offset.mean()
-    steady = [
-        (np.exp(fast_scale[t]) * (f - pivot) + pivot + fast_offset[t]).astype(np.float32)
-        for t, f in enumerate(frames)
-    ]
     log.debug("stabilise: scale wobble %.2f%% rms removed", 100 * float(np.sqrt(np.mean(fast_scale ** 2))))
 
-    # 2. pixels: forward and backward exponential filters along the flow, combined
-    low, high = np.percentile(np.concatenate([f[::7, ::7].ravel() for f in steady]), (2, 98))
+    # 2. pixels: forward and backward exponential filters along the flow, combined. Two copies of
+    # the shot are held, no more (the input and the result, which holds the forward filter until the
+    # backward pass overwrites it); each frame's steadied values and edges are recomputed where needed.
+    def steadied(t: int, values: "np.ndarray") -> "np.ndarray":
+        return (np.exp(fast_scale[t]) * (values - pivot) + pivot + fast_offset[t]).astype(np.float32)
+
+    low, high = np.percentile(np.concatenate([steadied(t, f[::7, ::7]).ravel() for t, f in enumerate(frames)]), (2, 98))
     same = SAME_SURFACE * max(float(high - low), 1e-12)
 
     cv2 = require_cv2()
     square = np.ones((5, 5), np.uint8)
-    local = [cv2.blur(f, (5, 5)) for f in steady]  # edges and surfaces judged without the pixel noise
-    on_edge = [cv2.dilate(f, square) - cv2.erode(f, square) > same for f in local]
 
-    def blend(values: "np.ndarray", t: int, u: int) -> "np.ndarray":
+    def surfaces(t: int) -> tuple["np.ndarray", "np.ndarray", "np.ndarray"]:
+        """Frame t steadied, its 5x5 mean (edges and surfaces judged without the pixel noise), its depth edges."""
+        own = steadied(t, frames[t])
+        local = cv2.blur(own, (5, 5))
+        return own, local, cv2.dilate(local, square) - cv2.erode(local, square) > same
+
+    def blend(values: "np.ndarray", t: int, u: int, own: "np.ndarray", local: "np.ndarray",
+              on_edge: "np.ndarray") -> "np.ndarray":
         """Frame u's filtered ``values`` moved onto frame t and blended with frame t's own."""
-        own = steady[t]
-        moved, nearest, valid = links.onto(values, t, u)
+        (moved, nearest), valid = links.onto(values, t, u)
         # off edges: a neighbour on the same surface as the pixel's 5x5 mean; at edges: the one
         # nearest sample (an interpolated one mixes the two surfaces) on the pixel's own surface
-        moved = np.where(on_edge[t], nearest, moved)
-        alike = np.where(on_edge[t], np.abs(nearest - own) <= same, np.abs(moved - local[t]) <= same)
+        moved = np.where(on_edge, nearest, moved)
+        alike = np.where(on_edge, np.abs(nearest - own) <= same, np.abs(moved - local) <= same)
         return np.where(valid & alike, weight * moved + (1.0 - weight) * own, own)
 
-    forward = [steady[0]]
-    for t in range(1, len(steady)):
-        forward.append(blend(forward[t - 1], t, t - 1))
-    backward = steady[-1]
-    out: list[np.ndarray] = [np.empty(0, np.float32)] * len(steady)
-    for t in reversed(range(len(steady))):
-        if t < len(steady) - 1:
-            backward = blend(backward, t, t + 1)
-        out[t] = ((forward[t] + backward - (1.0 - weight) * steady[t]) / (1.0 + weight)).astype(np.float32)
+    result: list["np.ndarray"] = []
+    for t in range(len(frames)):
+        own, local, on_edge = surfaces(t)
+        result.append(own if t == 0 else blend(result[t - 1], t, t - 1, own, local, on_edge))
+    backward = None
+    for t in reversed(range(len(frames))):
+        own, local, on_edge = surfaces(t)
+        backward = own if backward is None else blend(backward, t, t + 1, own, local, on_edge)
+        result[t] = ((result[t] + backward - (1.0 - weight) * own) / (1.0 + weight)).astype(np.float32)
     # an edge pixel on one surface in this frame and on another in the frames before and after (the
     # nearest samples along the flow agree) is a side decided differently in one frame: it flickers
-    filtered = list(out)
-    for t in range(1, len(steady) - 1):
-        _, before, valid_before = links.onto(filtered[t - 1], t, t - 1)
-        _, after, valid_after = links.onto(filtered[t + 1], t, t + 1)
-        own = filtered[t]
+    previous = result[0]
+    for t in range(1, len(frames) - 1):
+        current = result[t]
+        (before,), valid_before = links.onto(previous, t, t - 1, ("nearest",))
+        (after,), valid_after = links.onto(result[t + 1], t, t + 1, ("nearest",))
         agree = valid_before & valid_after & (np.abs(before - after) <= same)
-        flipped = on_edge[t] & agree & (np.abs(own - before) > same) & (np.abs(own - after) > same)
-        out[t] = np.where(flipped, 0.5 * (before + after), own).astype(np.float32)
-    return out
+        flipped = surfaces(t)[2] & agree & (np.abs(current - before) > same) & (np.abs(current - after) > same)
+        result[t] = np.where(flipped, 0.5 * (before + after), current).astype(np.float32)
+        previous = current
+    return result
 
 
 class _Links:
@@ -205,11 +211,12 @@ class _Links:
         return cv2.remap(values, map_x, map_y, interpolation=cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR,
                          borderMode=cv2.BORDER_REPLICATE)
 
-    def onto(self, values: "np.ndarray", t: int, u: int) -> tuple["np.ndarray", "np.ndarray", "np.ndarray"]:
-        """Frame u's ``values`` moved onto frame t's pixels (interpolated, and the nearest sample),
-        and where that is trusted."""
+    def onto(self, values: "np.ndarray", t: int, u: int, modes: Sequence[str] = ("linear", "nearest")
+             ) -> tuple[list["np.ndarray"], "np.ndarray"]:
+        """Frame u's ``values`` moved onto frame t's pixels, sampled each way of ``modes`` (``linear``
+        interpolated, ``nearest`` sample), and where that is trusted."""
         map_x, map_y, ok = self._maps(t, u)
-        return self._remap(values, map_x, map_y), self._remap(values, map_x, map_y, nearest=True), ok
+        return [self._remap(values, map_x, map_y, nearest=mode == "nearest") for mode in modes], ok
 
     def fit(self, current: "np.ndarray", previous: "np.ndarray", t: int, pivot: float) -> tuple[float, float]:
         """(a, b) with previous (warped onto t) - pivot ~ a (current - pivot) + b; (1, 0) when unsure.
@@ -219,7 +226,7 @@ class _Links:
         """
         import numpy as np
 
-        target, _, valid = self.onto(previous, t, t - 1)
+        (target,), valid = self.onto(previous, t, t - 1, ("linear",))
         if valid.mean() < _MIN_FIT_SHARE:
             return 1.0, 0.0
         x, y = current[valid] - pivot, target[valid] - pivot

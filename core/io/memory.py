@@ -23,7 +23,8 @@ from typing import Any
 
 from focuspull.errors import EngineError
 
-__all__ = ["FrameMemory", "available_bytes", "check_frame_memory", "check_shot_memory", "estimate_frame_bytes"]
+__all__ = ["FrameMemory", "available_bytes", "check_frame_memory", "check_shot_memory", "check_stabilize_memory",
+           "estimate_frame_bytes"]
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,9 @@ ENGINE_BYTES_PER_PIXEL = {"physical": 220}
 BASELINE_BYTES = 400 * 2**20
 #: never plan to use more than this share of what is available
 HEADROOM = 0.9
+#: the temporal depth step holds the shot's disparity twice (float32: the input and the result) and its
+#: grey plate (uint8), per pixel of every frame (depth_conditioning.temporal)
+STABILIZE_BYTES_PER_PIXEL = 9
 
 
 @dataclass(frozen=True)
@@ -110,6 +114,22 @@ def check_frame_memory(
             f"({_gb(memory.read_bytes)} per frame read, x{memory.frames_held + 1} in flight; "
             f"{_gb(memory.engine_bytes)} for the engine) but {_gb(available)} is available; "
             "render on a machine with more memory, or crop the plate"
+        )
+
+
+def check_stabilize_memory(where: str, frame_pixels: Sequence[int], available: int | None) -> None:
+    """Raise :class:`EngineError` before the shot is read when its temporal depth step cannot fit
+    (``frame_pixels``: each frame's pixel count; frames are read as RGBA float32, a few in flight)."""
+    if available is None or not frame_pixels:
+        return
+    need = STABILIZE_BYTES_PER_PIXEL * sum(frame_pixels) + 4 * 16 * max(frame_pixels) + BASELINE_BYTES
+    log.debug("%s: stabilising needs about %s, %s available", where, _gb(need), _gb(available))
+    if need > available * HEADROOM:
+        raise EngineError(
+            f"{where}: stabilising the depth of {len(frame_pixels)} frame(s) over time needs about {_gb(need)} of "
+            f"memory (the shot's disparity twice and its grey plate) but {_gb(available)} is available; "
+            "render without depth stabilisation, stabilise a shorter range of frames, or use a machine with "
+            "more memory"
         )
 
 
