@@ -79,6 +79,9 @@ class Source:
     conditioning: "ConditioningSteps | None" = field(default=None, kw_only=True)
     #: True when ``depth`` is focuspull's conditioned disparity (channel Y), used as it is
     depth_conditioned: bool = field(default=False, kw_only=True)
+    #: where ``depth_conditioned``: the depth it was made from (a sequence, an estimate; None: the
+    #: plate's channel), which the workspace shows as the raw depth
+    raw_depth: "SequencePattern | None" = field(default=None, kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -186,7 +189,7 @@ def prepare(
     )
     return Shot(
         job=job, input=plate, depth=source.depth, color=color, input_colorspace=input_colorspace,
-        conditioning=source.conditioning, depth_conditioned=source.depth_conditioned,
+        conditioning=source.conditioning, depth_conditioned=source.depth_conditioned, raw_depth=source.raw_depth,
         output=output, frames=frames, output_colorspace=output_colorspace, engine_options=engine_options,
         params=params, statistics=scan.statistics(frames), input_color=input_color, plan=plan,
     )
@@ -301,7 +304,7 @@ def condition_shot_depth(source: Source, output: "SequencePattern", frames: Sequ
         raise OutputError(f"depth.pattern: {source.depth.text} names the stabilised depth's files ({target.text}); "
                           "the depth needs its own")
     target = stabilize_shot_depth(source, frames, target)
-    return dataclasses.replace(source, depth=target, depth_conditioned=True)
+    return dataclasses.replace(source, depth=target, depth_conditioned=True, raw_depth=source.depth)
 
 
 def with_job(shot: Shot, job: Job, read: "Callable[[Sequence[int]], Iterable[FrameData]] | None" = None) -> Shot:
@@ -367,9 +370,8 @@ def load_frame(source: Source, frame_no: int, image: "ImageFrame", depth_image: 
 def _load_unit(source: Source, frame_no: int, image: "ImageFrame", depth_image: "ImageFrame | None", unit: Any) -> UnitData:
     import numpy as np
 
-    from focuspull.io.windows import Window, place
+    from focuspull.io.windows import Window
 
-    job = source.job
     part = image.parts[unit.layer.part]
     rgba = part.pixels[..., [part.channels.index(c) for c in unit.layer.channels]].astype(np.float32, copy=True)
     bad = ~np.isfinite(rgba)
@@ -379,8 +381,41 @@ def _load_unit(source: Source, frame_no: int, image: "ImageFrame", depth_image: 
         raise ImageDataError(f"{image.path}: frame {frame_no}: {pixels} pixel(s) are NaN or inf in RGB(A){layer}")
     rgba[..., :3] = source.color.to_working(rgba[..., :3], source.input_colorspace)
     window = Window.data(part.spec)
-    size = (window.width, window.height)
+    disparity = _unit_disparity(source, frame_no, image, depth_image, unit, window)
+    steps = source.conditioning
+    if steps is not None and steps.spatial and not source.depth_conditioned:
+        from focuspull.depth_conditioning import condition_frame
 
+        disparity = condition_frame(disparity, rgba, steps)
+    return UnitData(unit.layer, rgba, disparity, window)
+
+
+def load_raw_disparity(source: Source, frame_no: int, image: "ImageFrame", depth_image: "ImageFrame | None") -> "np.ndarray":
+    """The main layer's disparity as read (from ``source.raw_depth`` where the shot's depth is
+    conditioned), before any conditioning; ``depth_image`` is that depth's frame."""
+    from focuspull.io.layout import layout_of, plan_units
+    from focuspull.io.windows import Window
+
+    if source.depth_conditioned:
+        source = dataclasses.replace(source, depth=source.raw_depth, depth_conditioned=False)
+    job = source.job
+    unit = plan_units(
+        layout_of(image.parts, image.where), layer=job.input.layer,
+        depth_channel=job.depth.channel if depth_image is None else None, depth_guesses=DEPTH_CHANNEL_GUESSES,
+        channels=job.output.channels, views=job.input.views, depth_in_image=depth_image is None,
+    )[0]
+    return _unit_disparity(source, frame_no, image, depth_image, unit, Window.data(image.parts[unit.layer.part].spec))
+
+
+def _unit_disparity(source: Source, frame_no: int, image: "ImageFrame", depth_image: "ImageFrame | None", unit: Any,
+                    window: Any) -> "np.ndarray":
+    """A layer's disparity on its data window ``window``, converted and resampled, not conditioned."""
+    import numpy as np
+
+    from focuspull.io.windows import Window, place
+
+    job = source.job
+    size = (window.width, window.height)
     if depth_image is None:
         depth_part = image.parts[unit.depth[0]]
         channel = unit.depth[1]
@@ -404,12 +439,7 @@ def _load_unit(source: Source, frame_no: int, image: "ImageFrame", depth_image: 
                                  source=f"{depth_image.path} (channel {channel})", frame=frame_no)
         if check_depth_size(depth_image.size, size, path=depth_image.path, frame=frame_no):
             disparity = resample_depth(disparity, size)  # prepare() warned once for the shot
-    steps = source.conditioning
-    if steps is not None and steps.spatial and not source.depth_conditioned:
-        from focuspull.depth_conditioning import condition_frame
-
-        disparity = condition_frame(disparity, rgba, steps)
-    return UnitData(unit.layer, rgba, disparity, window)
+    return disparity
 
 
 def read_frames(

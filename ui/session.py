@@ -160,8 +160,14 @@ def load_frame_data(shot: "Shot", frame: int) -> "FrameData":
 
     image = read_image(shot.input.path(frame), frame)
     depth = read_image(shot.depth.path(frame), frame) if shot.depth is not None else None
+    if shot.depth_conditioned:  # the shot's stabilised depth; the depth it was made from for the overlays
+        from focuspull.pipeline import load_raw_disparity
+
+        raw_depth = read_image(shot.raw_depth.path(frame), frame) if shot.raw_depth is not None else None
+        return dataclasses.replace(load_frame(shot, frame, image, depth),
+                                   raw_disparity=load_raw_disparity(shot, frame, image, raw_depth))
     steps = shot.conditioning
-    if steps is None or not steps.spatial or shot.depth_conditioned:
+    if steps is None or not steps.spatial:
         return load_frame(shot, frame, image, depth)
     # read the raw disparity once and condition it here, as load_frame would, to keep both for the overlays
     from focuspull.depth_conditioning import condition_frame
