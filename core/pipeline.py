@@ -123,7 +123,9 @@ def prepare(
     """Stage 1: resolve and check everything that can be checked before rendering.
 
     ``check_output=False`` is for viewing (the UI): the output folder is then
-    neither created nor checked. When focus or strength need the whole shot,
+    neither created nor checked, and a shot's stabilised depth is used where a
+    render wrote it already, never made (it reads the whole shot: minutes per
+    edit); without it the spatial steps run per frame as frames are read. When focus or strength need the whole shot,
     stage 2 runs here; ``store`` keeps the frames it decodes for the render.
     """
     from focuspull.color import ColorConfig  # numpy and OpenColorIO
@@ -182,7 +184,7 @@ def prepare(
         depth = _estimate_depth(job, plate, estimated, frames, color, input_colorspace, progress or NullProgress())
     source = Source(job=job, input=plate, depth=depth, color=color, input_colorspace=input_colorspace,
                     conditioning=ConditioningSteps.for_depth(job.depth))
-    source = condition_shot_depth(source, output, frames)
+    source = condition_shot_depth(source, output, frames, make=check_output)
     scan = ShotScan(source, store)
     params = resolve_frame_params(
         job, frames, engine_options=engine_options, width_px=_display_width(first_header), read=scan.read
@@ -290,19 +292,23 @@ def _estimate_depth(
     )
 
 
-def condition_shot_depth(source: Source, output: "SequencePattern", frames: Sequence[int]) -> Source:
+def condition_shot_depth(source: Source, output: "SequencePattern", frames: Sequence[int], make: bool = True) -> Source:
     """Temporal stabilisation needs the whole shot: done here, once, after the spatial steps, into a
     sequence next to the output that the render reads. Estimated depth comes here too: the
-    estimation stabilised the model's output, this averages the edge step's per-frame decisions."""
+    estimation stabilised the model's output, this averages the edge step's per-frame decisions.
+    ``make=False``: only a sequence written already is used (the source is returned as it is)."""
     if source.conditioning is None or source.conditioning.stabilize <= 0:
         return source
-    from focuspull.depth_conditioning.shot import SUFFIX, stabilize_shot_depth
+    from focuspull.depth_conditioning.shot import SUFFIX, stabilize_shot_depth, stabilized_depth_written
 
     target = SequencePattern.parse(default_depth_pattern(source.job.output.pattern, SUFFIX))
     _check_estimated_pattern(target, source.input, output, frames)
     if source.depth is not None and target.same_files_as(source.depth, frames=frames):
         raise OutputError(f"depth.pattern: {source.depth.text} names the stabilised depth's files ({target.text}); "
                           "the depth needs its own")
+    if not make and not stabilized_depth_written(source, frames, target):
+        log.info("depth: shown without stabilisation over time until a render writes %s", target.text)
+        return source
     target = stabilize_shot_depth(source, frames, target)
     return dataclasses.replace(source, depth=target, depth_conditioned=True, raw_depth=source.depth)
 

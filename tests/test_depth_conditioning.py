@@ -423,7 +423,7 @@ def test_cli_stabilises_supplied_depth_into_a_reusable_sequence(eroded_shot, cap
     assert any("reusing" in r.getMessage() for r in caplog.records)
 
 
-def test_the_workspace_shows_the_depth_a_stabilised_shot_was_made_from_as_raw(eroded_shot):
+def test_the_workspace_uses_a_stabilised_depth_a_render_wrote_and_shows_what_it_was_made_from_as_raw(eroded_shot):
     pytest.importorskip("cv2")
     from focuspull.job import SCHEMA_ID, Job
     from focuspull.pipeline import prepare
@@ -431,15 +431,25 @@ def test_the_workspace_shows_the_depth_a_stabilised_shot_was_made_from_as_raw(er
 
     folder, truth = eroded_shot
     job = Job.from_dict({
-        "schema": SCHEMA_ID, "input": {"pattern": str(folder / "plate.####.exr")}, "output": {"pattern": str(folder / "out" / "r.####.exr")},
+        "schema": SCHEMA_ID, "input": {"pattern": str(folder / "plate.####.exr")},
+        "output": {"pattern": str(folder / "out" / "r.####.exr")},
         "depth": {"source": "sequence", "pattern": str(folder / "disp.####.exr"), "kind": "disparity",
                   "refine_edges": "on", "stabilize": "on"},
         "focus": 0.9, "strength": 4})
+    supplied = np.where(disc_scene()[2] < 25, 0.9, 0.2).astype(np.float32)
+
+    # viewing never makes it (it reads the whole shot): the spatial steps run per frame meanwhile
+    shot = prepare(job, check_output=False)
+    assert not shot.depth_conditioned and not (folder / "out").exists()
+    data = load_frame_data(shot, 1002)
+    np.testing.assert_allclose(data.disparity, truth, atol=1e-3)  # refined per frame
+    np.testing.assert_array_equal(raw_disparity(data), supplied)
+
+    prepare(job)  # as a render does: the stabilised depth is written
     shot = prepare(job, check_output=False)
     assert shot.depth_conditioned and shot.depth.text.endswith("r_depth_stable.####.exr")
     data = load_frame_data(shot, 1002)
     np.testing.assert_allclose(data.disparity, truth, atol=1e-3)  # the stabilised, refined depth
-    supplied = np.where(disc_scene()[2] < 25, 0.9, 0.2).astype(np.float32)
     np.testing.assert_array_equal(raw_disparity(data), supplied)  # the sequence as supplied
 
 

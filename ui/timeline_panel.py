@@ -19,8 +19,8 @@ DEPTH_STEP_LABELS = {"remove_outliers": "Outliers", "refine_edges": "Edges", "st
 DEPTH_STEP_TIPS = {
     "remove_outliers": "auto: on for disparity maps and estimated depth, off for metric depth",
     "refine_edges": "auto: on for estimated depth, off for supplied depth and metric depth",
-    "stabilize": "auto: on for estimated depth, off for supplied depth. Reads the whole shot once and writes "
-                 "it next to the output, as the render does",
+    "stabilize": "auto: on for estimated depth, off for supplied depth. The render reads the whole shot once "
+                 "and writes it next to the output; the workspace shows it once written",
 }
 DEPTH_KIND_LABELS = {"depth": "distance z", "inverse_depth": "1/z (far = 0)", "disparity": "disparity",
                      "normalized_disparity": "disparity 0..1"}

@@ -35,7 +35,7 @@ SUFFIX = "depth_stable"
 def stabilize_shot_depth(shot: "Source", frames: "Sequence[int]", target: "SequencePattern") -> "SequencePattern":
     """Stabilise the disparity of the shot's ``frames`` into ``target`` (or reuse it); returns ``target``."""
     from focuspull.depth_conditioning.temporal import stabilize
-    from focuspull.estimate.shot import reusable, write_depth
+    from focuspull.estimate.shot import write_depth
     from focuspull.flow import require_cv2, to_gray8
     from focuspull.io.memory import available_bytes, check_stabilize_memory
     from focuspull.pipeline import read_frames
@@ -43,8 +43,7 @@ def stabilize_shot_depth(shot: "Source", frames: "Sequence[int]", target: "Seque
     require_cv2()  # fail before reading the shot
     steps = shot.conditioning
     frames = tuple(frames)
-    signature = _signature(shot, frames)
-    if reusable(target, frames, signature):
+    if stabilized_depth_written(shot, frames, target):
         log.info("depth: reusing %s (same depth and settings)", target.text)
         return target
     check_stabilize_memory(f"depth {(shot.depth or shot.input).text}", [_pixels(shot, f) for f in frames],
@@ -56,11 +55,19 @@ def stabilize_shot_depth(shot: "Source", frames: "Sequence[int]", target: "Seque
         gray.append(to_gray8(data.rgba))
         specs.append(data.image.spec)
     steady = stabilize(disparity, gray, weight=steps.stabilize)
-    attributes = {"focuspull/version": __version__, "focuspull/depth_signature": signature,
+    attributes = {"focuspull/version": __version__, "focuspull/depth_signature": _signature(shot, frames),
                   **steps.header_attributes()}
     for frame, values, spec in zip(frames, steady, specs):
         write_depth(target.path(frame), values, spec, {**attributes, "focuspull/input": shot.input.path(frame)})
     return target
+
+
+def stabilized_depth_written(shot: "Source", frames: "Sequence[int]", target: "SequencePattern") -> bool:
+    """``target`` holds this shot's stabilised depth for ``frames``, made with the same depth and settings."""
+    from focuspull.estimate.shot import reusable
+
+    frames = tuple(frames)
+    return reusable(target, frames, _signature(shot, frames))
 
 
 def _pixels(shot: "Source", frame: int) -> int:
