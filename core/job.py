@@ -86,8 +86,9 @@ class DepthSpec:
         metadata={"doc": "Temporal stabilisation along optical flow, for any source: the shot's per-frame scale "
                   "wobble is removed (keeping its mean scale) and each pixel is averaged with its "
                   "motion-compensated neighbours (stabilize_weight). Reads the whole shot and needs OpenCV (the "
-                  "depth extra); the conditioned depth is written next to the output (<output>_depth_stable). auto: on "
-                  "for estimated depth (also run on the model's output), off for supplied depth. A number (jobs before the switch) is the weight, 0 = off."},
+                  "depth extra); the conditioned depth is written next to the output (<output>_depth_stable). "
+                  "auto: on for estimated depth (also run on the model's output), off for supplied depth. A number "
+                  "(jobs before the switch) is the weight, 0 = off."},
     )
     stabilize_weight: float = field(
         default=STABILIZE_WEIGHT,

@@ -125,8 +125,9 @@ def prepare(
     ``check_output=False`` is for viewing (the UI): the output folder is then
     neither created nor checked, and a shot's stabilised depth is used where a
     render wrote it already, never made (it reads the whole shot: minutes per
-    edit); without it the spatial steps run per frame as frames are read. When focus or strength need the whole shot,
-    stage 2 runs here; ``store`` keeps the frames it decodes for the render.
+    edit); without it the spatial steps run per frame as frames are read.
+    When focus or strength need the whole shot, stage 2 runs here; ``store``
+    keeps the frames it decodes for the render.
     """
     from focuspull.color import ColorConfig  # numpy and OpenColorIO
     from focuspull.io import check_frames  # numpy and OpenImageIO
@@ -396,7 +397,9 @@ def _load_unit(source: Source, frame_no: int, image: "ImageFrame", depth_image: 
     return UnitData(unit.layer, rgba, disparity, window)
 
 
-def load_raw_disparity(source: Source, frame_no: int, image: "ImageFrame", depth_image: "ImageFrame | None") -> "np.ndarray":
+def load_raw_disparity(
+    source: Source, frame_no: int, image: "ImageFrame", depth_image: "ImageFrame | None"
+) -> "np.ndarray":
     """The main layer's disparity as read (from ``source.raw_depth`` where the shot's depth is
     conditioned), before any conditioning; ``depth_image`` is that depth's frame."""
     from focuspull.io.layout import layout_of, plan_units
