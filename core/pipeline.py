@@ -19,6 +19,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
@@ -129,6 +130,54 @@ def prepare(
     When focus or strength need the whole shot, stage 2 runs here; ``store``
     keeps the frames it decodes for the render.
     """
+    disk = _resolve_disk(job, frames, check_output)
+    depth = disk.depth
+    if disk.estimated is not None:
+        depth = _estimate_depth(job, disk.plate, disk.estimated, disk.frames, disk.color, disk.input_colorspace,
+                                progress or NullProgress())
+    source = Source(job=job, input=disk.plate, depth=depth, color=disk.color, input_colorspace=disk.input_colorspace,
+                    conditioning=ConditioningSteps.for_depth(job.depth))
+    source = condition_shot_depth(source, disk.output, disk.frames, make=check_output)
+    scan = ShotScan(source, store)
+    params = resolve_frame_params(
+        job, disk.frames, engine_options=disk.engine_options, width_px=_display_width(disk.first_header),
+        read=scan.read,
+    )
+    return Shot(
+        job=job, input=disk.plate, depth=source.depth, color=disk.color, input_colorspace=disk.input_colorspace,
+        conditioning=source.conditioning, depth_conditioned=source.depth_conditioned, raw_depth=source.raw_depth,
+        output=disk.output, frames=disk.frames, output_colorspace=disk.output_colorspace,
+        engine_options=disk.engine_options, params=params, statistics=scan.statistics(disk.frames),
+        input_color=disk.input_color, plan=disk.plan,
+    )
+
+
+def check_shot(job: Job) -> tuple[int, ...]:
+    """The shot's frames, with everything ``prepare`` checks on disk before it makes the shot's depth
+    (plates, depth files and headers, colour spaces, the output folder, engine options). The
+    per-frame focus and strength are not resolved: they may need that depth."""
+    return _resolve_disk(job, None, check_output=True).frames
+
+
+@dataclass(frozen=True)
+class _Disk:
+    """A job resolved against the disk, before any depth is made."""
+
+    plate: "SequencePattern"
+    output: "SequencePattern"
+    depth: "SequencePattern | None"
+    estimated: "SequencePattern | None"
+    frames: tuple[int, ...]
+    first_header: dict[str, Any]
+    color: "ColorConfig"
+    input_colorspace: str
+    output_colorspace: str
+    input_color: Any
+    plan: tuple[Any, ...]
+    engine_options: Any
+
+
+def _resolve_disk(job: Job, frames: Sequence[int] | None, check_output: bool) -> _Disk:
     from focuspull.color import ColorConfig  # numpy and OpenColorIO
     from focuspull.io import check_frames  # numpy and OpenImageIO
     from focuspull.io.sequence import check_no_gaps
@@ -180,22 +229,8 @@ def prepare(
         if not any(f.name == "aux_channels" for f in dataclasses.fields(engine_options)):
             raise JobError(f"output.aux_channels: the {job.engine.name} engine writes no diagnostic channels")
         engine_options = dataclasses.replace(engine_options, aux_channels=engine_aux)
-
-    if estimated is not None:
-        depth = _estimate_depth(job, plate, estimated, frames, color, input_colorspace, progress or NullProgress())
-    source = Source(job=job, input=plate, depth=depth, color=color, input_colorspace=input_colorspace,
-                    conditioning=ConditioningSteps.for_depth(job.depth))
-    source = condition_shot_depth(source, output, frames, make=check_output)
-    scan = ShotScan(source, store)
-    params = resolve_frame_params(
-        job, frames, engine_options=engine_options, width_px=_display_width(first_header), read=scan.read
-    )
-    return Shot(
-        job=job, input=plate, depth=source.depth, color=color, input_colorspace=input_colorspace,
-        conditioning=source.conditioning, depth_conditioned=source.depth_conditioned, raw_depth=source.raw_depth,
-        output=output, frames=frames, output_colorspace=output_colorspace, engine_options=engine_options,
-        params=params, statistics=scan.statistics(frames), input_color=input_color, plan=plan,
-    )
+    return _Disk(plate, output, depth, estimated, frames, first_header, color, input_colorspace, output_colorspace,
+                 input_color, tuple(plan), engine_options)
 
 
 def _plan_from_header(
@@ -774,7 +809,7 @@ def render_job(
     renders only the shot's frames in that inclusive range.
     """
     progress = progress or NullProgress()
-    try:
+    with _errors_reported(progress):
         store = FrameStore(wanted=(lambda f: chunk[0] <= f <= chunk[1]) if chunk is not None else None)
         shot = prepare(job, frames, progress=progress, store=store)
         targets = None
@@ -783,6 +818,26 @@ def render_job(
             if not targets:
                 raise JobError(f"chunk {chunk[0]}-{chunk[1]}: no frame of the shot is in it")
         return render_shot(shot, progress, cancel=cancel, frames=targets, resume=resume, store=store)
+
+
+def make_shot_depth(job: Job, progress: Progress | None = None, *, frames: Sequence[int] | None = None) -> Shot:
+    """Prepare a job and render nothing: the depth the whole shot needs (estimated, stabilised;
+    see ``depth_conditioning.steps.made_for_the_shot``) is made and written next to the output for the renders to
+    reuse (a farm's first step), and every frame's focus and strength is resolved. Errors
+    become an ``error`` event and are re-raised."""
+    progress = progress or NullProgress()
+    started = time.monotonic()
+    with _errors_reported(progress):
+        shot = prepare(job, frames, progress=progress)
+    progress.done(frames=0, output=shot.output.canonical(), seconds=round(time.monotonic() - started, 3),
+                  depth=shot.depth.canonical() if shot.depth is not None else None)
+    return shot
+
+
+@contextlib.contextmanager
+def _errors_reported(progress: Progress) -> Iterator[None]:
+    try:
+        yield
     except Exception as err:
         code = err.code if isinstance(err, FocusPullError) else "internal_error"
         progress.error(code, err.one_line() if isinstance(err, FocusPullError) else f"{type(err).__name__}: {err}")

@@ -453,6 +453,21 @@ def test_the_workspace_uses_a_stabilised_depth_a_render_wrote_and_shows_what_it_
     np.testing.assert_array_equal(raw_disparity(data), supplied)  # the sequence as supplied
 
 
+def test_depth_only_makes_the_shots_stabilised_depth_and_renders_nothing(eroded_shot, capsys):
+    pytest.importorskip("cv2")
+    folder, truth = eroded_shot
+    args = render_args(folder, folder / "out" / "r.####.exr", "--depth-stabilize", "on", "--depth-edges", "on",
+                       "--depth-only")
+    args[args.index("--progress") + 1] = "jsonl"
+    assert main([*args, "--chunk", "1001-1002"]) == 2  # a chunk of the depth of the whole shot: refused
+    assert "--chunk does not apply" in json.loads(capsys.readouterr().out.splitlines()[-1])["message"]
+    assert main(args) == 0
+    event = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert event["event"] == "done" and event["frames"] == 0 and event["depth"].endswith("r_depth_stable.####.exr")
+    assert sorted(p.name for p in (folder / "out").iterdir()) == [f"r_depth_stable.{f}.exr" for f in FRAMES]
+    np.testing.assert_allclose(read(folder / "out" / "r_depth_stable.1002.exr")[1][..., 0], truth, atol=1e-3)
+
+
 def test_a_depth_sequence_named_like_the_stabilised_depth_is_refused_untouched(eroded_shot, capsys):
     pytest.importorskip("cv2")
     folder, _ = eroded_shot

@@ -113,3 +113,27 @@ def test_resume_rewrites_only_missing_frames_and_frames_of_another_job(farm_shot
         now = after[frame].stat()
         assert (now.st_ino, now.st_mtime_ns) == (before[frame].st_ino, before[frame].st_mtime_ns), frame
     assert after[1003].stat().st_ino != before[1003].st_ino
+
+
+def test_a_stabilised_shot_makes_its_depth_once_in_a_first_step_that_every_chunk_reuses(tmp_path):
+    pytest.importorskip("cv2")
+    import yaml
+    from test_farm_bundle import job_data
+
+    plate = make_plate(tmp_path / "plate")
+    data = job_data(plate, str(tmp_path / "out" / "refocus.####.exr"))
+    data["depth"]["stabilize"] = "on"  # the shot's depth is made once, over the whole shot
+    Job.from_dict(data).save(tmp_path / "job.json")
+    export_bundle(tmp_path / "job.json", tmp_path / "bundle", FarmSettings(chunk_size=3, worker_python=sys.executable))
+    assert not list((tmp_path / "out").glob("*depth_stable*"))  # not on the exporting machine
+    steps = yaml.safe_load((tmp_path / "bundle" / "template.yaml").read_text())["steps"]
+    assert [s["name"] for s in steps] == ["Depth", "Refocus"]
+    assert steps[1]["dependencies"] == [{"dependsOn": "Depth"}]
+
+    done = run_openjd(tmp_path / "bundle")
+    assert done.stdout.count("stabilising 7 frame(s)") == 1  # the Depth task
+    assert done.stdout.count("reusing") == len(task_chunks(done.stdout)) == 3  # each chunk
+    written = {frame: path.read_bytes() for frame, path in output_files(tmp_path / "out").items()}
+    for path in output_files(tmp_path / "out").values():
+        path.unlink()
+    assert written == render_reference(tmp_path / "bundle", tmp_path / "reference")  # = one render

@@ -28,6 +28,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--write-job", metavar="PATH", help="write the job file and exit without rendering")
     p.add_argument("--chunk", metavar="START-END", help="render only the shot's frames in this range (farm tasks)")
     p.add_argument("--resume", action="store_true", help="skip frames already written by this same job")
+    p.add_argument("--depth-only", action="store_true",
+                   help="make the depth the whole shot needs (estimated, stabilised) next to the output and render "
+                        "nothing (a farm's first step); later renders of the job reuse it")
     p.add_argument("--frames", help="frames to render: 1001-1100, 1001-1100x2, 1001,1005,1010-1012 (default: all on disk)")
     p.add_argument("--depth", metavar="PATTERN", help="separate depth sequence (its first channel unless --depth-channel)")
     p.add_argument("--depth-channel", metavar="NAME",
@@ -242,6 +245,9 @@ def run(args: argparse.Namespace) -> int:
             frames = parse_frames(args.frames)
         if args.chunk:
             chunk = _parse_chunk(args.chunk)
+        if args.depth_only and (args.chunk or args.resume):
+            raise JobError("--depth-only makes the depth of the whole shot and renders nothing: "
+                           f"{'--chunk' if args.chunk else '--resume'} does not apply")
     except FocusPullError as err:
         progress.error(err.code, err.one_line())
         return _failed(err)
@@ -250,9 +256,13 @@ def run(args: argparse.Namespace) -> int:
         log.info("wrote %s", args.write_job)
         return 0
 
-    from focuspull.pipeline import render_job
+    from focuspull.pipeline import make_shot_depth, render_job
 
     try:
+        if args.depth_only:
+            shot = make_shot_depth(job, progress, frames=frames)  # reports its own errors
+            log.info("depth for %d frame(s): %s", len(shot.frames), shot.depth.text if shot.depth else "the plate's")
+            return 0
         with _sigterm_cancels():
             report = render_job(job, progress, frames=frames, chunk=chunk, resume=args.resume)  # reports its own errors
     except FocusPullError as err:

@@ -76,6 +76,13 @@ class ConditioningSteps:
         }
 
 
+def made_for_the_shot(depth: Any) -> bool:
+    """A ``DepthSpec`` whose depth is made once for the whole shot before any frame renders
+    (estimated, or stabilised over time): minutes of work that ``prepare`` does and later renders,
+    a farm's chunks among them, reuse."""
+    return depth.source == "estimate" or ConditioningSteps.for_depth(depth).stabilize > 0
+
+
 def condition_frame(disparity: "np.ndarray", rgb: "np.ndarray", steps: ConditioningSteps) -> "np.ndarray":
     """The spatial steps on one frame: outliers first (so they do not steer the edges), then edges."""
     from focuspull.depth_conditioning.edges import refine_edges

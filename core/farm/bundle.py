@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from focuspull.depth_conditioning.steps import made_for_the_shot
 from focuspull.farm.errors import FarmError
 from focuspull.farm.template import EXTENSIONS, JOB_FILE_NAME, STEP_NAME, FarmSettings, job_template, parameter_values
 from focuspull.job import Job
@@ -122,11 +123,13 @@ def farm_job(job: Job, frames: Sequence[int], base: str | os.PathLike[str] | Non
 def shot_frames(job: Job, check: bool = True) -> tuple[int, ...]:
     """The shot's frames; with ``check`` the whole job is resolved against the
     disk first (plates, depth, colour spaces, engine options), so a bad job
-    fails here and not on a hundred workers."""
+    fails here and not on a hundred workers. Depth made for the whole shot
+    (estimated, stabilised) is left to the bundle's Depth step, and with it
+    the per-frame focus and strength that may read it."""
     if check:
-        from focuspull.pipeline import prepare
+        from focuspull.pipeline import check_shot, prepare
 
-        return prepare(job).frames
+        return check_shot(job) if made_for_the_shot(job.depth) else prepare(job).frames
     if not job.input.frames:
         raise FarmError("input.frames: the job has no frame list; give one, or let export check the plate on disk")
     from focuspull.io import parse_frames
@@ -165,7 +168,7 @@ def export_bundle(
 
     name = settings.name or f"focuspull {Path(job.output.pattern).name}"
     _write_text(folder / JOB_FILE_NAME, job.dumps())
-    _write_text(folder / TEMPLATE_NAME, _dump_yaml(job_template(settings, frames, name)))
+    _write_text(folder / TEMPLATE_NAME, _dump_yaml(job_template(settings, frames, name, made_for_the_shot(job.depth))))
     _write_text(folder / VALUES_NAME, _dump_yaml(parameter_values(settings, frames)))
     log.info("wrote bundle %s (%d frame(s), %d per task)", folder, len(frames), settings.chunk_size)
 

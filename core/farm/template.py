@@ -1,6 +1,6 @@
 """The Open Job Description job template of a focuspull shot.
 
-One step, ``Refocus``, whose parameter space is the shot's frames as a
+A step ``Refocus``, whose parameter space is the shot's frames as a
 ``CHUNK[INT]`` task parameter (the ``TASK_CHUNKING`` extension, which AWS
 Deadline Cloud and ``openjd run`` both implement). With ``CONTIGUOUS`` chunks
 every task receives its frames as ``START-END`` and runs
@@ -8,7 +8,14 @@ every task receives its frames as ``START-END`` and runs
     {{Param.WorkerPython}} -m focuspull render --job {{Param.JobFile}}
         --chunk START-END --resume --progress jsonl
 
-so a farm never needs focuspull-specific plugins. The chunk size, the frame
+so a farm never needs focuspull-specific plugins. When the shot's depth is
+made once for the whole shot (estimated, or stabilised over time), a first
+step ``Depth`` of one task makes it,
+
+    {{Param.WorkerPython}} -m focuspull render --job {{Param.JobFile}} --depth-only --progress jsonl
+
+and ``Refocus`` depends on it: every chunk then reuses that depth instead of
+making it itself. The chunk size, the frame
 list, the job file and the worker's Python are job parameters (a wrangler can
 change them at submission); the GPU requirement is a host requirement of the
 step, fixed when the bundle is written.
@@ -26,6 +33,7 @@ from focuspull.farm.errors import FarmError
 SPECIFICATION = "jobtemplate-2023-09"
 EXTENSIONS = ("TASK_CHUNKING",)
 STEP_NAME = "Refocus"
+DEPTH_STEP_NAME = "Depth"
 TASK_PARAMETER = "Frame"
 JOB_FILE_NAME = "job.json"
 #: seconds a cancelled task gets after SIGTERM before the farm kills it: the
@@ -72,8 +80,15 @@ def task_arguments() -> list[str]:
     ]
 
 
-def job_template(settings: FarmSettings, frames: Sequence[int], name: str) -> dict[str, Any]:
-    """The job template (a plain dict, ready for YAML) with ``frames`` as the default frame list."""
+def depth_arguments() -> list[str]:
+    """The worker's arguments for the task that makes the shot's depth."""
+    return ["-m", "focuspull", "render", "--job", "{{Param.JobFile}}", "--depth-only", "--progress", "jsonl"]
+
+
+def job_template(settings: FarmSettings, frames: Sequence[int], name: str, depth_step: bool = False
+                 ) -> dict[str, Any]:
+    """The job template (a plain dict, ready for YAML) with ``frames`` as the default frame list;
+    ``depth_step``: a first step makes the shot's depth (see the module docstring)."""
     step: dict[str, Any] = {
         "name": STEP_NAME,
         "description": "Refocus the shot, one chunk of frames per task; --resume skips frames already written.",
@@ -97,8 +112,21 @@ def job_template(settings: FarmSettings, frames: Sequence[int], name: str) -> di
             }
         },
     }
+    steps = [step]
+    if depth_step:
+        steps.insert(0, {
+            "name": DEPTH_STEP_NAME,
+            "description": "Make the shot's depth once (estimated or stabilised over time) for every chunk to reuse.",
+            "script": {"actions": {"onRun": {
+                "command": "{{Param.WorkerPython}}",
+                "args": depth_arguments(),
+                "cancelation": {"mode": "NOTIFY_THEN_TERMINATE", "notifyPeriodInSeconds": CANCEL_NOTIFY_S},
+            }}},
+        })
+        step["dependencies"] = [{"dependsOn": DEPTH_STEP_NAME}]
     if settings.gpu:
-        step["hostRequirements"] = {"amounts": [{"name": "amount.worker.gpu", "min": 1}]}
+        for each in steps:
+            each["hostRequirements"] = {"amounts": [{"name": "amount.worker.gpu", "min": 1}]}
     group = "focuspull"
     return {
         "specificationVersion": SPECIFICATION,
@@ -149,7 +177,7 @@ def job_template(settings: FarmSettings, frames: Sequence[int], name: str) -> di
                 "userInterface": {"control": "LINE_EDIT", "label": "Worker Python", "groupLabel": group},
             },
         ],
-        "steps": [step],
+        "steps": steps,
     }
 
 
