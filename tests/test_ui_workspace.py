@@ -749,3 +749,28 @@ def test_depth_conditioning_switch_and_raw_vs_conditioned_depth_overlays(qtbot, 
     assert raw == (255, 255, 255)  # the outlier is the frame's nearest pixel
     grey = 255 * (ramp[y, x] - ramp.min()) / (ramp.max() - ramp.min())  # the ramp over its own range
     assert conditioned == pytest.approx((grey,) * 3, abs=2)
+
+
+def test_after_a_render_the_workspace_shows_the_stabilised_depth_it_wrote(qtbot, tmp_path, write_exr):
+    """Stabilisation reads the whole shot, so the workspace never makes it; once a render has written it,
+    the workspace shows that depth (what the engine used), and the raw overlay still the supplied one."""
+    pytest.importorskip("cv2")
+    from focuspull.ui import FocusPullWindow
+
+    from outlier_depth import OUTLIER, outlier_plate
+
+    pattern, depth, ramp = outlier_plate(tmp_path, write_exr)
+    win = FocusPullWindow()
+    qtbot.addWidget(win)
+    ws = win.workspace
+    assert ws.model.open_pattern(pattern, depth=depth, depth_kind="disparity", output=str(tmp_path / "out" / "r.#.exr"))
+    assert ws.model.set_depth_step("stabilize", "on")
+    assert not ws.model.shot.depth_conditioned and not (tmp_path / "out").exists()  # not made by the edit
+    with qtbot.waitSignal(ws.renderer.finished, timeout=120000):
+        ws.start_render()
+    assert ws.model.shot.depth_conditioned
+    data = ws.model.frame_data(1)
+    stable = read_image(str(tmp_path / "out" / "r_depth_stable.1.exr"))
+    np.testing.assert_array_equal(data.disparity, stable.pixels[..., 0])
+    x, y = OUTLIER
+    assert data.raw_disparity[y, x] == 1.0 and abs(data.disparity[y, x] - ramp[y, x]) < 0.02  # raw: the outlier

@@ -416,7 +416,7 @@ class WorkspaceModel:
 
     def set_depth_step(self, step: str, value: str) -> bool:
         """Switch a depth-conditioning step (``remove_outliers``/``refine_edges``/``stabilize``: auto, on, off),
-        undoably. Stabilisation reads the whole shot (once, written next to the output, as a render does)."""
+        undoably. The shot's stabilised depth is shown once a render has written it (:meth:`depth_written`)."""
         _check(step, DEPTH_STEPS, "depth conditioning step")
         return self._edit_depth(f"Depth {step.replace('_', ' ')} {value}", **{step: _check(value, SWITCHES, step)})
 
@@ -435,6 +435,24 @@ class WorkspaceModel:
         except FocusPullError as err:
             self._emit(JOB)
             return self.error(str(err))
+        return True
+
+    def depth_written(self) -> bool:
+        """A render wrote the shot's stabilised depth next to the output: show it, as the render used
+        it (the workspace never makes it: it reads the whole shot). True when the shot changed."""
+        if self.job is None or self.shot is None or self.shot.depth_conditioned or self.shot.conditioning is None \
+                or self.shot.conditioning.stabilize <= 0:
+            return False
+        from focuspull.pipeline import prepare
+
+        try:
+            shot = prepare(self.job, check_output=False)
+        except FocusPullError as err:
+            return self.error(str(err))
+        if not shot.depth_conditioned:
+            return False
+        self.cache.clear()  # the frames in memory hold the per-frame conditioning
+        self._set_job(self.job, shot, {SHOT, FRAME})
         return True
 
     # ================================================================ edits and undo

@@ -160,6 +160,7 @@ class FocusPullWidget(QtWidgets.QWidget):
         self.statusChanged.emit(text)
 
     def _on_render_finished(self, report: object) -> None:
+        self.model.depth_written()
         self.model.info(f"rendered {len(report.frames)} frames to {report.output} in {report.seconds:.1f}s")  # type: ignore[attr-defined]
         self.model.set_source("render")  # "open the result": show it where the artist is looking
 
