@@ -137,7 +137,7 @@ def prepare(
                                 progress or NullProgress())
     source = Source(job=job, input=disk.plate, depth=depth, color=disk.color, input_colorspace=disk.input_colorspace,
                     conditioning=ConditioningSteps.for_depth(job.depth))
-    source = condition_shot_depth(source, disk.output, disk.frames, make=check_output)
+    source = condition_shot_depth(source, disk.output, disk.frames, make=check_output, progress=progress)
     scan = ShotScan(source, store)
     params = resolve_frame_params(
         job, disk.frames, engine_options=disk.engine_options, width_px=_display_width(disk.first_header),
@@ -328,7 +328,10 @@ def _estimate_depth(
     )
 
 
-def condition_shot_depth(source: Source, output: "SequencePattern", frames: Sequence[int], make: bool = True) -> Source:
+def condition_shot_depth(
+    source: Source, output: "SequencePattern", frames: Sequence[int], make: bool = True,
+    progress: Progress | None = None,
+) -> Source:
     """Temporal stabilisation needs the whole shot: done here, once, after the spatial steps, into a
     sequence next to the output that the render reads. Estimated depth comes here too: the
     estimation stabilised the model's output, this averages the edge step's per-frame decisions.
@@ -345,7 +348,9 @@ def condition_shot_depth(source: Source, output: "SequencePattern", frames: Sequ
     if not make and not stabilized_depth_written(source, frames, target):
         log.info("depth: shown without stabilisation over time until a render writes %s", target.text)
         return source
-    target = stabilize_shot_depth(source, frames, target)
+    progress = progress or NullProgress()
+    target = stabilize_shot_depth(source, frames, target,
+                                  on_frame=lambda done, total: progress.stage("stabilize", done, total))
     return dataclasses.replace(source, depth=target, depth_conditioned=True, raw_depth=source.depth)
 
 

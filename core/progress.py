@@ -9,7 +9,9 @@ The protocol (architecture note): JSON objects, one per line on stdout with
     {"event": "done", "frames": 48, "output": "/shots/out.####.exr", "seconds": 12.3}
     {"event": "error", "code": "missing_frames", "message": "..."}
 
-Human logs go to stderr. The UI subscribes with ``CallbackProgress``.
+Stages: ``depth`` (estimating the shot's depth), ``stabilize`` (conditioning
+it over time, frames read). Human logs go to stderr. The UI subscribes with
+``CallbackProgress``.
 """
 
 from __future__ import annotations

@@ -462,8 +462,11 @@ def test_depth_only_makes_the_shots_stabilised_depth_and_renders_nothing(eroded_
     assert main([*args, "--chunk", "1001-1002"]) == 2  # a chunk of the depth of the whole shot: refused
     assert "--chunk does not apply" in json.loads(capsys.readouterr().out.splitlines()[-1])["message"]
     assert main(args) == 0
-    event = json.loads(capsys.readouterr().out.splitlines()[-1])
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    event = events[-1]
     assert event["event"] == "done" and event["frames"] == 0 and event["depth"].endswith("r_depth_stable.####.exr")
+    stages = [(e["done"], e["total"]) for e in events if e["event"] == "stage" and e["stage"] == "stabilize"]
+    assert stages == [(n, len(FRAMES)) for n in range(1, len(FRAMES) + 1)]  # a host can show the slow pass
     assert sorted(p.name for p in (folder / "out").iterdir()) == [f"r_depth_stable.{f}.exr" for f in FRAMES]
     np.testing.assert_allclose(read(folder / "out" / "r_depth_stable.1002.exr")[1][..., 0], truth, atol=1e-3)
 

@@ -196,8 +196,10 @@ def test_estimated_depth_is_written_next_to_the_output_and_reused(plate, tmp_pat
     assert main([*args[:-4], "--progress", "jsonl", *args[-2:]]) == 0
     events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     stages = [e for e in events if e["event"] == "stage"]
-    # Estimation reports its progress before rendering starts, ending at every frame done.
-    assert stages and stages[-1] == {"event": "stage", "stage": "depth", "done": len(FRAMES), "total": len(FRAMES)}
+    # Estimation, then stabilisation, report their progress before rendering starts, each ending at every
+    # frame done.
+    assert [e for e in stages if e["stage"] == "depth"][-1]["done"] == len(FRAMES)
+    assert [e["stage"] for e in stages][-1] == "stabilize" and stages[-1]["done"] == stages[-1]["total"] == len(FRAMES)
     assert events.index(stages[-1]) < [e["event"] for e in events].index("start")
     depth_files = sorted((tmp_path / "out").glob("refocus_depth.*.exr"))
     assert [p.name for p in depth_files] == [f"refocus_depth.{f}.exr" for f in FRAMES]

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from focuspull import __version__
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from focuspull.io import SequencePattern
     from focuspull.pipeline import Source
@@ -32,8 +32,13 @@ log = logging.getLogger(__name__)
 SUFFIX = "depth_stable"
 
 
-def stabilize_shot_depth(shot: "Source", frames: "Sequence[int]", target: "SequencePattern") -> "SequencePattern":
-    """Stabilise the disparity of the shot's ``frames`` into ``target`` (or reuse it); returns ``target``."""
+def stabilize_shot_depth(
+    shot: "Source", frames: "Sequence[int]", target: "SequencePattern",
+    on_frame: "Callable[[int, int], None] | None" = None,
+) -> "SequencePattern":
+    """Stabilise the disparity of the shot's ``frames`` into ``target`` (or reuse it); returns ``target``.
+
+    ``on_frame(done, total)`` is called as frames are read and spatially conditioned (the slow part)."""
     from focuspull.depth_conditioning.temporal import stabilize
     from focuspull.estimate.shot import write_depth
     from focuspull.flow import require_cv2, to_gray8
@@ -54,6 +59,8 @@ def stabilize_shot_depth(shot: "Source", frames: "Sequence[int]", target: "Seque
         disparity.append(data.disparity)
         gray.append(to_gray8(data.rgba))
         specs.append(data.image.spec)
+        if on_frame is not None:
+            on_frame(len(disparity), len(frames))
     steady = stabilize(disparity, gray, weight=steps.stabilize)
     attributes = {"focuspull/version": __version__, "focuspull/depth_signature": _signature(shot, frames),
                   **steps.header_attributes()}
