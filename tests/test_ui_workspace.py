@@ -766,8 +766,11 @@ def test_after_a_render_the_workspace_shows_the_stabilised_depth_it_wrote(qtbot,
     assert ws.model.open_pattern(pattern, depth=depth, depth_kind="disparity", output=str(tmp_path / "out" / "r.#.exr"))
     assert ws.model.set_depth_step("stabilize", "on")
     assert not ws.model.shot.depth_conditioned and not (tmp_path / "out").exists()  # not made by the edit
+    shown = []  # the bar while the render made the depth, before its first frame
+    ws.renderer.stage.connect(lambda stage, done, total: shown.append((stage, done, total, ws.render_bar.progress.text())))
     with qtbot.waitSignal(ws.renderer.finished, timeout=120000):
         ws.start_render()
+    assert shown[-1] == ("stabilize", 2, 2, "stabilising depth 2 / 2")
     assert ws.model.shot.depth_conditioned
     data = ws.model.frame_data(1)
     stable = read_image(str(tmp_path / "out" / "r_depth_stable.1.exr"))

@@ -30,6 +30,7 @@ def render_task(job: "Job", cancel: CancelToken, report: Report) -> Any:
 
 class RenderController(QtCore.QObject):
     progress = QtCore.Signal(int, int, int)  # done, total, frame
+    stage = QtCore.Signal(str, int, int)  # stage ("depth", "stabilize"), done, total: work before the frames
     finished = QtCore.Signal(object)  # RenderReport
     failed = QtCore.Signal(str)
     cancelled = QtCore.Signal()
@@ -61,7 +62,9 @@ class RenderController(QtCore.QObject):
 
     @QtCore.Slot(int, object)
     def _on_event(self, task: int, event: Any) -> None:
-        if event.get("event") == "start":
+        if event.get("event") == "stage":
+            self.stage.emit(str(event["stage"]), int(event["done"]), int(event["total"]))
+        elif event.get("event") == "start":
             self.progress.emit(0, int(event["total"]), int(event.get("first") or 0))
         elif event.get("event") == "frame":
             self.progress.emit(int(event["done"]), int(event["total"]), int(event["frame"]))

@@ -16,6 +16,10 @@ if TYPE_CHECKING:
     from focuspull.ui.render import RenderController
 
 
+#: what the bar says while the shot's depth is made, by progress stage
+STAGE_LABELS = {"depth": "estimating depth", "stabilize": "stabilising depth"}
+
+
 class RenderBar(QtWidgets.QWidget):
     def __init__(self, model: m.WorkspaceModel, renderer: "RenderController", render_action: QtGui.QAction,
                  cancel_action: QtGui.QAction, parent: QtWidgets.QWidget | None = None) -> None:
@@ -50,6 +54,7 @@ class RenderBar(QtWidgets.QWidget):
         self.output_edit.editingFinished.connect(lambda: self._commit(self.output_edit, model.set_output))
         self.frames_edit.editingFinished.connect(lambda: self._commit(self.frames_edit, model.set_frames))
         renderer.progress.connect(self._on_progress)
+        renderer.stage.connect(self._on_stage)
         model.changed.connect(self._sync)
         self._sync(frozenset({m.SHOT}))
 
@@ -72,7 +77,14 @@ class RenderBar(QtWidgets.QWidget):
         self.progress.setValue(0)
         self.progress.setFormat("%v / %m frames")
 
+    def _on_stage(self, stage: str, done: int, total: int) -> None:
+        """The shot's depth being made before the first frame (estimated, stabilised): minutes, shown."""
+        self.progress.setRange(0, max(total, 1))
+        self.progress.setValue(done)
+        self.progress.setFormat(f"{STAGE_LABELS.get(stage, stage)} %v / %m")
+
     def _on_progress(self, done: int, total: int, frame: int) -> None:
+        self.progress.setFormat("%v / %m frames")
         self.progress.setRange(0, max(total, 1))
         self.progress.setValue(done)
         if done:
