@@ -42,6 +42,14 @@ def test_frames_round_trip():
         fc.parse_frames("1010-1001")
 
 
+def test_status_lines_name_the_depth_being_made_before_the_first_frame():
+    event = {"event": "stage", "stage": "stabilize", "done": 3, "total": 12}
+    assert fc.progress_text(event) == "stabilising depth (3/12)"
+    assert fc.progress_fraction(event) == 0.25
+    assert fc.progress_text({"event": "stage", "stage": "depth", "done": 1, "total": 4}) == "estimating depth (1/4)"
+    assert fc.progress_text({"event": "stage", "stage": "later", "done": 1, "total": 4}) == "later (1/4)"
+
+
 def test_patterns():
     assert fc.frame_path("/a/plate.####.exr", 7) == "/a/plate.0007.exr"
     assert fc.frame_path("/a/plate.%05d.exr", 1001) == "/a/plate.01001.exr"

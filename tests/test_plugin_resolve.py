@@ -128,6 +128,13 @@ def test_fake_rejects_a_user_control_that_reuses_an_output_id(tmp_path):
 
 
 # -- finding the tools and the plate ------------------------------------------------------------
+def test_status_names_the_depth_being_made_before_the_first_frame(lua):
+    event = lua.to_lua({"event": "stage", "stage": "stabilize", "done": 3, "total": 12})
+    assert lua.fp.progress_text(event) == "stabilising depth (3/12)"
+    assert lua.fp.progress_text(lua.to_lua({"event": "stage", "stage": "depth", "done": 1, "total": 4})) == \
+        "estimating depth (1/4)"
+
+
 def test_targets_button_then_selection_then_active(env, tmp_path, lua):
     comp, loader, macro = shot(tmp_path)
     other = comp.load_setting(str(SETTING))

@@ -522,11 +522,18 @@ end
 
 local FINAL = { done = true, error = true, cancelled = true }
 
+-- what the status says while the worker makes the shot's depth, before the first frame
+local STAGES = { depth = "estimating depth", stabilize = "stabilising depth" }
+
 function M.progress_text(event)
   local kind = event.event
   if kind == "start" then return "starting: " .. tostring(event.total or "?") .. " frame(s)" end
   if kind == "frame" then
     return string.format("frame %s (%s/%s)", tostring(event.frame), tostring(event.done), tostring(event.total))
+  end
+  if kind == "stage" then
+    return string.format("%s (%s/%s)", STAGES[event.stage] or tostring(event.stage), tostring(event.done),
+      tostring(event.total))
   end
   if kind == "status" then return tostring(event.message) .. "..." end
   return tostring(event.status or kind)

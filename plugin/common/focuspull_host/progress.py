@@ -5,6 +5,9 @@ from typing import Any, Dict, Iterable, Iterator, Optional
 
 Event = Dict[str, Any]
 
+#: what a status line says while the worker makes the shot's depth, before the first frame
+STAGE_LABELS = {"depth": "estimating depth", "stabilize": "stabilising depth"}
+
 
 def progress_text(event: Event) -> str:
     """A status line for one event: ``frame 1003 (3/48)``."""
@@ -13,6 +16,9 @@ def progress_text(event: Event) -> str:
         return "starting: {} frame(s)".format(event.get("total", "?"))
     if kind == "frame":
         return "frame {} ({}/{})".format(event.get("frame"), event.get("done"), event.get("total"))
+    if kind == "stage":
+        stage = str(event.get("stage"))
+        return "{} ({}/{})".format(STAGE_LABELS.get(stage, stage), event.get("done"), event.get("total"))
     if kind == "done":
         return "done: {} frame(s)".format(event.get("frames", "?"))
     if kind == "error":
@@ -23,7 +29,7 @@ def progress_text(event: Event) -> str:
 
 
 def progress_fraction(event: Event) -> Optional[float]:
-    if event.get("event") == "frame" and event.get("total"):
+    if event.get("event") in ("frame", "stage") and event.get("total"):
         return float(event.get("done", 0)) / float(event["total"])
     if event.get("event") == "done":
         return 1.0
