@@ -401,17 +401,21 @@ class FrameData:
 def load_frame(source: Source, frame_no: int, image: "ImageFrame", depth_image: "ImageFrame | None") -> FrameData:
     """Check a frame's pixels, convert every layer to refocus to the working
     space and its depth to disparity."""
+    loaded = tuple(_load_unit(source, frame_no, image, depth_image, unit)
+                   for unit in _frame_units(source.job, image, depth_image))
+    main = loaded[0]
+    return FrameData(frame_no, image.for_part(main.layer.part), main.rgba, main.disparity, loaded)
+
+
+def _frame_units(job: Job, image: "ImageFrame", depth_image: "ImageFrame | None") -> tuple[Any, ...]:
+    """The layers and views of a frame to refocus, each with its depth, the main one first."""
     from focuspull.io.layout import layout_of, plan_units
 
-    job = source.job
-    units = plan_units(
+    return tuple(plan_units(
         layout_of(image.parts, image.where), layer=job.input.layer,
         depth_channel=job.depth.channel if depth_image is None else None, depth_guesses=DEPTH_CHANNEL_GUESSES,
         channels=job.output.channels, views=job.input.views, depth_in_image=depth_image is None,
-    )
-    loaded = tuple(_load_unit(source, frame_no, image, depth_image, unit) for unit in units)
-    main = loaded[0]
-    return FrameData(frame_no, image.for_part(main.layer.part), main.rgba, main.disparity, loaded)
+    ))
 
 
 def _load_unit(source: Source, frame_no: int, image: "ImageFrame", depth_image: "ImageFrame | None", unit: Any) -> UnitData:
@@ -442,17 +446,11 @@ def load_raw_disparity(
 ) -> "np.ndarray":
     """The main layer's disparity as read (from ``source.raw_depth`` where the shot's depth is
     conditioned), before any conditioning; ``depth_image`` is that depth's frame."""
-    from focuspull.io.layout import layout_of, plan_units
     from focuspull.io.windows import Window
 
     if source.depth_conditioned:
         source = dataclasses.replace(source, depth=source.raw_depth, depth_conditioned=False)
-    job = source.job
-    unit = plan_units(
-        layout_of(image.parts, image.where), layer=job.input.layer,
-        depth_channel=job.depth.channel if depth_image is None else None, depth_guesses=DEPTH_CHANNEL_GUESSES,
-        channels=job.output.channels, views=job.input.views, depth_in_image=depth_image is None,
-    )[0]
+    unit = _frame_units(source.job, image, depth_image)[0]
     return _unit_disparity(source, frame_no, image, depth_image, unit, Window.data(image.parts[unit.layer.part].spec))
 
 

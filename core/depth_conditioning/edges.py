@@ -196,9 +196,7 @@ def _surface_across(d: "torch.Tensor", ys: "torch.Tensor", xs: "torch.Tensor", n
     r = reach_px
     sign = torch.where(nearer, 1.0, -1.0)[:, None]
     padded = F.pad(d[None, None], (r, r, r, r), value=float("nan"))[0, 0].reshape(-1)
-    row = d.shape[1] + 2 * r
-    dy, dx = torch.meshgrid(torch.arange(-r, r + 1), torch.arange(-r, r + 1), indexing="ij")
-    offsets = (dy * row + dx).reshape(-1)
+    row, offsets = _flat_window(d.shape[1], r)
     out = torch.empty(ys.numel(), dtype=d.dtype)
     chunk = _CHUNK // 8
     for start in range(0, ys.numel(), chunk):
@@ -210,6 +208,17 @@ def _surface_across(d: "torch.Tensor", ys: "torch.Tensor", xs: "torch.Tensor", n
         mean = torch.where(surface, values, 0.0).sum(dim=1) / surface.sum(dim=1)
         out[start : start + c.numel()] = s[:, 0] * mean
     return out
+
+
+def _flat_window(width: int, radius_px: int) -> "tuple[int, torch.Tensor]":
+    """For a map padded by ``radius_px`` on every side and flattened: its row length, and the flat
+    offsets of the (2 radius + 1)^2 window around a pixel (a gather of a pixel's window is one index)."""
+    import torch
+
+    r = radius_px
+    row = width + 2 * r
+    dy, dx = torch.meshgrid(torch.arange(-r, r + 1), torch.arange(-r, r + 1), indexing="ij")
+    return row, (dy * row + dx).reshape(-1)
 
 
 def _alike_neighbours(d: "torch.Tensor", ys: "torch.Tensor", xs: "torch.Tensor", same: float) -> "torch.Tensor":
@@ -286,9 +295,7 @@ def _layer_colours(layer: "torch.Tensor", guide: "torch.Tensor", hi: "torch.Tens
     table = table.T.contiguous()
     hi_p, lo_p = padded(hi[None])[0], padded(lo[None])[0]
     index_p = padded(index[None].to(guide.dtype), float(levels))[0].long()
-    row = guide.shape[2] + 2 * r
-    dy, dx = torch.meshgrid(torch.arange(-r, r + 1), torch.arange(-r, r + 1), indexing="ij")
-    offsets = (dy * row + dx).reshape(-1)
+    row, offsets = _flat_window(guide.shape[2], r)
     centres = (ys + r) * row + (xs + r)
     sums = torch.zeros(centres.numel(), levels + 1, 5)
     chunk = max(1, _CHUNK // 16)

@@ -40,7 +40,7 @@ def stabilize_shot_depth(
 
     ``on_frame(done, total)`` is called as frames are read and spatially conditioned (the slow part)."""
     from focuspull.depth_conditioning.temporal import stabilize
-    from focuspull.estimate.shot import write_depth
+    from focuspull.estimate.shot import reusable, write_depth
     from focuspull.flow import require_cv2, to_gray8
     from focuspull.io.memory import available_bytes, check_stabilize_memory
     from focuspull.pipeline import read_frames
@@ -48,7 +48,8 @@ def stabilize_shot_depth(
     require_cv2()  # fail before reading the shot
     steps = shot.conditioning
     frames = tuple(frames)
-    if stabilized_depth_written(shot, frames, target):
+    signature = _signature(shot, frames)
+    if reusable(target, frames, signature):
         log.info("depth: reusing %s (same depth and settings)", target.text)
         return target
     check_stabilize_memory(f"depth {(shot.depth or shot.input).text}", [_pixels(shot, f) for f in frames],
@@ -62,7 +63,7 @@ def stabilize_shot_depth(
         if on_frame is not None:
             on_frame(len(disparity), len(frames))
     steady = stabilize(disparity, gray, weight=steps.stabilize)
-    attributes = {"focuspull/version": __version__, "focuspull/depth_signature": _signature(shot, frames),
+    attributes = {"focuspull/version": __version__, "focuspull/depth_signature": signature,
                   **steps.header_attributes()}
     for frame, values, spec in zip(frames, steady, specs):
         write_depth(target.path(frame), values, spec, {**attributes, "focuspull/input": shot.input.path(frame)})
