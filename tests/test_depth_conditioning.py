@@ -461,6 +461,9 @@ def test_depth_only_makes_the_shots_stabilised_depth_and_renders_nothing(eroded_
     args[args.index("--progress") + 1] = "jsonl"
     assert main([*args, "--chunk", "1001-1002"]) == 2  # a chunk of the depth of the whole shot: refused
     assert "--chunk does not apply" in json.loads(capsys.readouterr().out.splitlines()[-1])["message"]
+    assert main([*args, "--write-job", str(folder / "job.json")]) == 2  # would write the job and drop --depth-only
+    assert "--write-job does not apply" in json.loads(capsys.readouterr().out.splitlines()[-1])["message"]
+    assert not (folder / "job.json").exists()
     assert main(args) == 0
     events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     event = events[-1]

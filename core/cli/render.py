@@ -245,9 +245,10 @@ def run(args: argparse.Namespace) -> int:
             frames = parse_frames(args.frames)
         if args.chunk:
             chunk = _parse_chunk(args.chunk)
-        if args.depth_only and (args.chunk or args.resume):
-            raise JobError("--depth-only makes the depth of the whole shot and renders nothing: "
-                           f"{'--chunk' if args.chunk else '--resume'} does not apply")
+        given = [flag for flag, value in (("--chunk", args.chunk), ("--resume", args.resume),
+                                          ("--write-job", args.write_job)) if value]
+        if args.depth_only and given:
+            raise JobError(f"--depth-only makes the depth of the whole shot and renders nothing: {given[0]} does not apply")
     except FocusPullError as err:
         progress.error(err.code, err.one_line())
         return _failed(err)
